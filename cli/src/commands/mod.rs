@@ -1,0 +1,4 @@
+//! One module per subcommand: its clap arguments and a `run` that calls into a library crate.
+
+pub mod probe;
+pub mod scorm;

@@ -1,0 +1,55 @@
+//! The `lms-media` command. This file is glue: it parses the command line, calls one library function per
+//! subcommand and turns the outcome into an exit code. No media, HLS or XML logic lives in this crate.
+//!
+//! Exit codes, the same for every subcommand:
+//! - 0: success;
+//! - 1: the command ran fine and found problems (a validation failed, a probe rejected its input);
+//! - 2: the command could not do its work (bad arguments, unreadable files, internal errors).
+
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Media for learning platforms: HLS ladders from lectures, SCORM package checks, and the services around them.
+#[derive(Debug, Parser)]
+#[command(name = "lms-media", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Inspect a media file and show the ladder it would get.
+    Probe(commands::probe::ProbeArgs),
+    /// Check SCORM packages, show their structure, or unpack them safely.
+    #[command(subcommand)]
+    Scorm(commands::scorm::ScormCommand),
+}
+
+/// What a subcommand concluded, when it did its work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Everything checked out.
+    Success,
+    /// The work was done and found problems (exit code 1).
+    ProblemsFound,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Probe(args) => commands::probe::run(args),
+        Command::Scorm(command) => commands::scorm::run(command),
+    };
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::ProblemsFound) => ExitCode::from(1),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}
