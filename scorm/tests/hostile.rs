@@ -1,0 +1,206 @@
+//! Hostile archives and manifests, built here with the zip crate's writer (or by patching its bytes where the
+//! writer refuses), never committed as binaries. Each must be refused by validation (an `archive-safe` or
+//! `manifest-well-formed` finding, verdict fail) and by `unpack` (an error, nothing written).
+
+use std::io::Write;
+
+use lms_scorm::archive::Limits;
+use lms_scorm::error::{LimitKind, UnsafeReason};
+use lms_scorm::{Options, ScormError, Verdict, validate_package_bytes};
+use zip::write::SimpleFileOptions;
+
+const MANIFEST: &str = r#"<manifest identifier="m" xmlns="http://www.imsproject.org/xsd/imscp_rootv1p1p2" xmlns:adlcp="http://www.adlnet.org/xsd/adlcp_rootv1p2"><metadata><schema>ADL SCORM</schema><schemaversion>1.2</schemaversion></metadata><organizations default="o"><organization identifier="o"><title>T</title><item identifier="i" identifierref="r"><title>I</title></item></organization></organizations><resources><resource identifier="r" type="webcontent" adlcp:scormtype="sco" href="a.html"><file href="a.html"/></resource></resources></manifest>"#;
+
+fn zip_with(entries: &[(&str, &[u8])], options: SimpleFileOptions) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, data) in entries {
+        w.start_file(*name, options).expect("start");
+        w.write_all(data).expect("write");
+    }
+    w.finish().expect("finish").into_inner()
+}
+
+fn plain(extra: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut all: Vec<(&str, &[u8])> = vec![("imsmanifest.xml", MANIFEST.as_bytes()), ("a.html", b"<html/>")];
+    all.extend_from_slice(extra);
+    zip_with(&all, SimpleFileOptions::default())
+}
+
+/// Replaces every occurrence of `from` with `to` (same length) in the raw zip bytes.
+fn patch(mut bytes: Vec<u8>, from: &[u8], to: &[u8]) -> Vec<u8> {
+    assert_eq!(from.len(), to.len());
+    let mut i = 0;
+    let mut hits = 0;
+    while i + from.len() <= bytes.len() {
+        if &bytes[i..i + from.len()] == from {
+            bytes[i..i + from.len()].copy_from_slice(to);
+            hits += 1;
+        }
+        i += 1;
+    }
+    assert!(hits > 0, "pattern not found");
+    bytes
+}
+
+fn assert_refused(bytes: Vec<u8>, limits: Limits, expect: &dyn Fn(&ScormError) -> bool) {
+    // Validation: a finding, not a crash and not an error.
+    let options = Options { limits, ..Options::default() };
+    let report = validate_package_bytes("hostile.zip", bytes.clone(), &options);
+    assert_eq!(report.verdict, Verdict::Fail, "{:?}", report.findings);
+    assert!(report.findings.iter().any(|f| f.rule == "archive-safe"), "{:?}", report.findings);
+    // Unpack: an error, and nothing written.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zip = dir.path().join("hostile.zip");
+    std::fs::write(&zip, bytes).expect("write");
+    let out = dir.path().join("out");
+    let err = lms_scorm::unpack::unpack(&zip, &out, limits).expect_err("unpack must refuse");
+    assert!(expect(&err), "unexpected error {err:?}");
+    assert!(!out.join("a.html").exists() && !out.join("imsmanifest.xml").exists(), "nothing extracted");
+}
+
+fn reason(r: UnsafeReason) -> impl Fn(&ScormError) -> bool {
+    move |e| matches!(e, ScormError::UnsafeEntry { reason, .. } if *reason == r)
+}
+
+fn limit(k: LimitKind) -> impl Fn(&ScormError) -> bool {
+    move |e| matches!(e, ScormError::LimitExceeded { kind, .. } if *kind == k)
+}
+
+#[test]
+fn parent_segments_are_refused() {
+    assert_refused(plain(&[("../evil.html", b"x")]), Limits::default(), &reason(UnsafeReason::ParentSegment));
+    assert_refused(plain(&[("a/../../evil.html", b"x")]), Limits::default(), &reason(UnsafeReason::ParentSegment));
+}
+
+#[test]
+fn backslash_parent_segments_are_refused() {
+    assert_refused(plain(&[("..\\evil.html", b"x")]), Limits::default(), &reason(UnsafeReason::ParentSegment));
+}
+
+#[test]
+fn absolute_and_drive_paths_are_refused() {
+    // The writer keeps names as given; patch one to be safe either way.
+    let bytes = patch(plain(&[("Xetc/passwd", b"x")]), b"Xetc/passwd", b"/etc/passwd");
+    assert_refused(bytes, Limits::default(), &reason(UnsafeReason::AbsolutePath));
+    let bytes = patch(plain(&[("XX/evil.html", b"x")]), b"XX/evil.html", b"C:/evil.html");
+    assert_refused(bytes, Limits::default(), &reason(UnsafeReason::DrivePath));
+}
+
+#[test]
+fn control_characters_are_refused() {
+    let bytes = patch(plain(&[("aXb.html", b"x")]), b"aXb.html", b"a\0b.html");
+    assert_refused(bytes, Limits::default(), &reason(UnsafeReason::ControlCharacter));
+}
+
+#[test]
+fn symlinks_are_refused() {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    w.start_file("imsmanifest.xml", SimpleFileOptions::default()).expect("start");
+    w.write_all(MANIFEST.as_bytes()).expect("write");
+    w.add_symlink("a.html", "/etc/passwd", SimpleFileOptions::default()).expect("symlink");
+    let bytes = w.finish().expect("finish").into_inner();
+    assert_refused(bytes, Limits::default(), &reason(UnsafeReason::Symlink));
+}
+
+#[test]
+fn exact_duplicates_are_refused() {
+    // The writer refuses duplicate names, so write two and rename one in the raw bytes.
+    let bytes = patch(plain(&[("b.html", b"evil")]), b"b.html", b"a.html");
+    assert_refused(bytes, Limits::default(), &reason(UnsafeReason::Duplicate));
+}
+
+#[test]
+fn case_folded_duplicates_are_refused() {
+    assert_refused(plain(&[("A.HTML", b"evil")]), Limits::default(), &reason(UnsafeReason::DuplicateCaseFolded));
+}
+
+#[test]
+fn encrypted_entries_are_refused() {
+    // Set the "encrypted" general purpose flag (bit 0) in the local and central headers of a stored entry.
+    let bytes = zip_with(
+        &[("imsmanifest.xml", MANIFEST.as_bytes()), ("a.html", b"<html/>")],
+        SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored),
+    );
+    let mut bytes = bytes;
+    let mut i = 0;
+    while i + 4 <= bytes.len() {
+        match &bytes[i..i + 4] {
+            [0x50, 0x4b, 0x03, 0x04] => bytes[i + 6] |= 1,
+            [0x50, 0x4b, 0x01, 0x02] => bytes[i + 8] |= 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    assert_refused(bytes, Limits::default(), &reason(UnsafeReason::Encrypted));
+}
+
+#[test]
+fn entry_count_limit() {
+    let names: Vec<String> = (0..10).map(|i| format!("f{i}.txt")).collect();
+    let extra: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), b"x".as_slice())).collect();
+    let limits = Limits { max_entries: 5, ..Limits::default() };
+    assert_refused(plain(&extra), limits, &limit(LimitKind::EntryCount));
+}
+
+#[test]
+fn total_size_limit() {
+    let big = vec![b'x'; 4000];
+    let limits = Limits { max_total_size: 5000, ..Limits::default() };
+    assert_refused(plain(&[("b.bin", &big), ("c.bin", &big)]), limits, &limit(LimitKind::TotalSize));
+}
+
+#[test]
+fn compression_ratio_limit() {
+    let zeros = vec![0u8; 8 << 20];
+    assert_refused(plain(&[("bomb.bin", &zeros)]), Limits::default(), &limit(LimitKind::CompressionRatio));
+}
+
+#[test]
+fn declared_size_is_checked_while_streaming() {
+    // A stored entry of 16 bytes whose headers claim 8: reading must stop and say so.
+    let content = b"0123456789abcdef";
+    let bytes = zip_with(
+        &[("imsmanifest.xml", MANIFEST.as_bytes()), ("a.html", content)],
+        SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored),
+    );
+    // Uncompressed size fields: 16 as little-endian u32 follows the compressed size (also 16) in both headers.
+    let bytes = patch(bytes, &[16, 0, 0, 0, 16, 0, 0, 0], &[16, 0, 0, 0, 8, 0, 0, 0]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zip = dir.path().join("liar.zip");
+    std::fs::write(&zip, bytes).expect("write");
+    let err = lms_scorm::unpack::unpack(&zip, &dir.path().join("out"), Limits::default()).expect_err("refused");
+    assert!(matches!(err, ScormError::SizeMismatch { .. } | ScormError::EntryUnreadable { .. }), "unexpected {err:?}");
+}
+
+#[test]
+fn billion_laughs_and_deep_nesting_are_refused_in_the_manifest() {
+    let laughs = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;">]><manifest>&lol2;</manifest>"#;
+    let r = validate_package_bytes("x.zip", plain_with_manifest(laughs), &Options::default());
+    assert!(
+        r.findings.iter().any(|f| f.rule == "manifest-well-formed" && f.message.contains("DOCTYPE")),
+        "{:?}",
+        r.findings
+    );
+    let deep = format!("<manifest>{}{}</manifest>", "<x>".repeat(10_000), "</x>".repeat(10_000));
+    let r = validate_package_bytes("x.zip", plain_with_manifest(&deep), &Options::default());
+    assert!(
+        r.findings.iter().any(|f| f.rule == "manifest-well-formed" && f.message.contains("depth")),
+        "{:?}",
+        r.findings
+    );
+}
+
+#[test]
+fn utf16_manifest_is_accepted() {
+    let mut bytes = vec![0xFF, 0xFE];
+    for unit in MANIFEST.encode_utf16() {
+        bytes.extend(unit.to_le_bytes());
+    }
+    let zip = zip_with(&[("imsmanifest.xml", &bytes), ("a.html", b"<html/>")], SimpleFileOptions::default());
+    let r = validate_package_bytes("x.zip", zip, &Options::default());
+    assert_eq!(r.verdict, Verdict::Pass, "{:?}", r.findings);
+}
+
+fn plain_with_manifest(manifest: &str) -> Vec<u8> {
+    zip_with(&[("imsmanifest.xml", manifest.as_bytes()), ("a.html", b"<html/>")], SimpleFileOptions::default())
+}
