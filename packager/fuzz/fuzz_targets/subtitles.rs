@@ -1,0 +1,6 @@
+//! Fuzz target: `lms_packager::fuzz::subtitles` must never panic, whatever the bytes.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| lms_packager::fuzz::subtitles(data));
