@@ -7,6 +7,7 @@
 //! - 2: the command could not do its work (bad arguments, unreadable files, internal errors).
 
 mod commands;
+mod isolated;
 
 use std::process::ExitCode;
 
@@ -27,6 +28,11 @@ enum Command {
     /// Check SCORM packages, show their structure, or unpack them safely.
     #[command(subcommand)]
     Scorm(commands::scorm::ScormCommand),
+    /// Turn a lecture into a validated HLS ladder.
+    Transcode(commands::transcode::TranscodeArgs),
+    /// Validate HLS ladders.
+    #[command(subcommand)]
+    Hls(commands::hls::HlsCommand),
 }
 
 /// What a subcommand concluded, when it did its work.
@@ -43,6 +49,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Probe(args) => commands::probe::run(args),
         Command::Scorm(command) => commands::scorm::run(command),
+        Command::Hls(command) => commands::hls::run(command),
+        Command::Transcode(args) => commands::transcode::run(args),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

@@ -141,6 +141,59 @@ pub enum Error {
         /// The policy's limit.
         seconds: u64,
     },
+    /// An output file or folder could not be written.
+    #[error("cannot write {path}")]
+    Write {
+        /// The file or folder.
+        path: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A child process could not be started or waited for.
+    #[error("cannot run {program}")]
+    ChildStart {
+        /// The program.
+        program: PathBuf,
+        /// What the operating system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A child process ran past its time limit and was killed.
+    #[error("the encode ran for {seconds} s, past its time limit, and was stopped{}", tail_note(stderr_tail))]
+    ChildTimedOut {
+        /// How long it ran.
+        seconds: u64,
+        /// The end of its standard error.
+        stderr_tail: String,
+    },
+    /// A child process ended without reporting a result: it crashed or was killed.
+    #[error("the encode process ended without a result ({status}){}", tail_note(stderr_tail))]
+    ChildCrashed {
+        /// How it ended (`signal 11`, `exit status 101`).
+        status: String,
+        /// The end of its standard error.
+        stderr_tail: String,
+    },
+    /// Packaging failed: a segment could not be measured, a subtitle file could not be read, a playlist could
+    /// not be written.
+    #[error("packaging the ladder failed")]
+    Package {
+        /// The packager's error.
+        #[source]
+        source: lms_packager::PackagerError,
+    },
+    /// The finished ladder broke rules of the HLS contract; it was kept for inspection, not published.
+    #[error("the ladder broke HLS rules {} and was not published (kept in {partial})", rules.join(", "))]
+    LadderInvalid {
+        /// The rule ids with errors.
+        rules: Vec<String>,
+        /// Where the ladder was left.
+        partial: PathBuf,
+    },
+    /// The encode was asked to stop.
+    #[error("the encode was cancelled")]
+    Cancelled,
     /// FFmpeg failed in a way that says nothing about the file (out of memory, a library fault).
     #[error("ffmpeg failed while {step}")]
     Ffmpeg {
@@ -170,12 +223,35 @@ impl Error {
             Error::NoVideo { .. } => "no-video",
             Error::Damaged { .. } => "damaged",
             Error::TimedOut { .. } => "timed-out",
+            Error::Write { .. } => "write-failed",
+            Error::Cancelled => "cancelled",
+            Error::ChildStart { .. } => "child-start-failed",
+            Error::Package { .. } => "package-failed",
+            Error::LadderInvalid { .. } => "ladder-invalid",
+            Error::ChildTimedOut { .. } => "timed-out",
+            Error::ChildCrashed { .. } => "crashed",
             Error::Ffmpeg { .. } => "ffmpeg-failed",
         }
     }
 
     /// True when the file was read and refused: retrying will not help, the input has to change.
     pub fn is_rejection(&self) -> bool {
-        !matches!(self, Error::Read { .. } | Error::UnusablePath { .. } | Error::Ffmpeg { .. })
+        !matches!(
+            self,
+            Error::Read { .. }
+                | Error::UnusablePath { .. }
+                | Error::Write { .. }
+                | Error::Cancelled
+                | Error::Ffmpeg { .. }
+                | Error::ChildStart { .. }
+        )
+    }
+}
+
+/// ": <last line of stderr>" when a child left one, for error messages.
+fn tail_note(stderr_tail: &str) -> String {
+    match stderr_tail.lines().rev().find(|line| !line.trim().is_empty()) {
+        Some(line) => format!(": {}", line.trim()),
+        None => String::new(),
     }
 }

@@ -9,9 +9,13 @@
 
 #![deny(missing_docs)]
 
+pub mod child;
+pub mod engine;
 mod error;
 mod ffmpeg_setup;
 pub mod probe;
+pub mod transcode;
 
+pub use engine::{EncodeRequest, EncodeSettings, EncodedLadder, Engine, ffmpeg::FfmpegEngine};
 pub use error::Error;
 pub use probe::{InputPolicy, ProbeReport, probe};

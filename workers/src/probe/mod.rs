@@ -3,7 +3,7 @@
 //! This is the gate every upload and every `lms-media transcode` passes first. It is safe to run on hostile
 //! files: see [`open`] for how FFmpeg is confined to the one file, and [`policy`] for what is accepted.
 
-mod open;
+pub(crate) mod open;
 pub mod policy;
 mod sniff;
 
@@ -134,7 +134,7 @@ pub fn probe(path: &Path, policy: &InputPolicy) -> Result<ProbeReport, Error> {
         })
         .ok_or_else(|| Error::NoVideo { path: path.to_owned() })?;
     let main_audio_stream = input.streams().best(media::Type::Audio).map(|stream| stream.index());
-    let ladder = Ladder::for_source(&geometry(main_video.1));
+    let ladder = Ladder::for_source(&main_video.1.geometry());
 
     Ok(ProbeReport {
         path: path.to_owned(),
@@ -150,13 +150,16 @@ pub fn probe(path: &Path, policy: &InputPolicy) -> Result<ProbeReport, Error> {
     })
 }
 
-fn geometry(video: &VideoDetails) -> SourceGeometry {
-    let sample_aspect = video
-        .sample_aspect_ratio
-        .split_once(':')
-        .and_then(|(num, den)| Some((num.parse().ok()?, den.parse().ok()?)))
-        .unwrap_or((1, 1));
-    SourceGeometry { width: video.width, height: video.height, sample_aspect, rotation: video.rotation }
+impl VideoDetails {
+    /// The picture's geometry as the ladder sees it.
+    pub fn geometry(&self) -> SourceGeometry {
+        let sample_aspect = self
+            .sample_aspect_ratio
+            .split_once(':')
+            .and_then(|(num, den)| Some((num.parse().ok()?, den.parse().ok()?)))
+            .unwrap_or((1, 1));
+        SourceGeometry { width: self.width, height: self.height, sample_aspect, rotation: self.rotation }
+    }
 }
 
 /// Whether a video stream is cover art rather than a moving picture.

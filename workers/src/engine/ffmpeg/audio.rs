@@ -1,0 +1,216 @@
+//! The audio side of an encode: one AAC-LC stereo 48 kHz track for every rung.
+//!
+//! A filter graph does the conversion and keeps sound in step with the picture: timestamps are shifted by
+//! the video stream's start, so sound that starts late is preceded by silence (`aresample` with
+//! `first_pts=0`) and gaps are filled; mono is spread to both channels and 5.1 is downmixed; sound shorter than
+//! the picture is padded with silence and longer sound is cut, so every playlist of the ladder lasts as long
+//! as the video; and frames are regrouped into the 1024 samples an AAC frame holds (the last one may be
+//! shorter, so the sound ends with the picture).
+
+use std::path::Path;
+
+use ffmpeg_next::codec::{self};
+use ffmpeg_next::format::Sample;
+use ffmpeg_next::format::sample::Type as SampleType;
+use ffmpeg_next::{ChannelLayout, Dictionary, Packet, Rational, decoder, encoder, ffi, filter, frame};
+use lms_packager::ladder::AUDIO_BITRATE;
+
+use super::segmenter::SegmentWriter;
+use super::{again_or_eof, ffmpeg_error};
+use crate::Error;
+use crate::engine::EncodedTrack;
+
+/// The output sample rate.
+const SAMPLE_RATE: i32 = 48_000;
+/// Samples in one AAC-LC frame.
+const AAC_FRAME: u32 = 1024;
+
+/// Decoder, filter graph and AAC encoder of the main audio stream.
+pub(crate) struct AudioPipeline {
+    decoder: decoder::Audio,
+    graph: Option<filter::Graph>,
+    source_time_base: Rational,
+    /// The video stream's first timestamp, in this stream's time base: both start at zero together.
+    start_pts: i64,
+    /// The video's length in seconds: the audio is padded or cut to it.
+    video_seconds: f64,
+    encoder: encoder::Audio,
+    writer: SegmentWriter,
+}
+
+impl AudioPipeline {
+    pub(crate) fn new(
+        stream: &ffmpeg_next::format::stream::Stream,
+        video_start_seconds: f64,
+        video_seconds: f64,
+        output_dir: &Path,
+    ) -> Result<Self, Error> {
+        let context = codec::Context::from_parameters(stream.parameters())
+            .map_err(ffmpeg_error("reading the audio stream's parameters"))?;
+        let decoder = context.decoder().audio().map_err(ffmpeg_error("opening the audio decoder"))?;
+        let encoder = open_aac()?;
+        let time_base = Rational::new(1, SAMPLE_RATE);
+        let writer = SegmentWriter::create(&output_dir.join("audio"), codec::Parameters::from(&encoder), time_base)?;
+        let source_time_base = stream.time_base();
+        let start_pts = (video_start_seconds * f64::from(source_time_base.invert())).round() as i64;
+        Ok(Self { decoder, graph: None, source_time_base, start_pts, video_seconds, encoder, writer })
+    }
+
+    /// Decodes a packet of the audio stream and encodes what it yields.
+    pub(crate) fn push_packet(&mut self, packet: &Packet) -> Result<(), Error> {
+        self.decoder.send_packet(packet).map_err(ffmpeg_error("decoding audio"))?;
+        self.drain_decoder()
+    }
+
+    /// Flushes everything and closes the last segment.
+    pub(crate) fn finish(mut self) -> Result<EncodedTrack, Error> {
+        self.decoder.send_eof().map_err(ffmpeg_error("flushing the audio decoder"))?;
+        self.drain_decoder()?;
+        if let Some(graph) = self.graph.as_mut() {
+            let mut source = graph.get("in").ok_or_else(missing_filter)?;
+            source.source().flush().map_err(ffmpeg_error("flushing the audio filters"))?;
+        }
+        self.drain_graph()?;
+        self.encoder.send_eof().map_err(ffmpeg_error("flushing the AAC encoder"))?;
+        self.drain_encoder()?;
+        self.writer.finish()
+    }
+
+    fn drain_decoder(&mut self) -> Result<(), Error> {
+        let mut decoded = frame::Audio::empty();
+        loop {
+            match self.decoder.receive_frame(&mut decoded) {
+                Ok(()) => {}
+                Err(error) if again_or_eof(&error) => return Ok(()),
+                Err(source) => return Err(Error::Ffmpeg { step: "decoding audio", source }),
+            }
+            if self.graph.is_none() {
+                self.graph = Some(self.build_graph(&decoded)?);
+            }
+            let pts = decoded.timestamp().map(|pts| pts - self.start_pts);
+            decoded.set_pts(pts);
+            let mut source = self.graph.as_mut().and_then(|graph| graph.get("in")).ok_or_else(missing_filter)?;
+            source.source().add(&decoded).map_err(ffmpeg_error("filtering audio"))?;
+            self.drain_graph()?;
+        }
+    }
+
+    fn drain_graph(&mut self) -> Result<(), Error> {
+        let Some(graph) = self.graph.as_mut() else { return Ok(()) };
+        let mut filtered = frame::Audio::empty();
+        loop {
+            let mut sink = graph.get("out").ok_or_else(missing_filter)?;
+            match sink.sink().frame(&mut filtered) {
+                Ok(()) => {}
+                Err(error) if again_or_eof(&error) => return Ok(()),
+                Err(source) => return Err(Error::Ffmpeg { step: "filtering audio", source }),
+            }
+            self.encoder.send_frame(&filtered).map_err(ffmpeg_error("encoding audio"))?;
+            drain_encoder(&mut self.encoder, &mut self.writer)?;
+        }
+    }
+
+    fn drain_encoder(&mut self) -> Result<(), Error> {
+        drain_encoder(&mut self.encoder, &mut self.writer)
+    }
+
+    fn build_graph(&self, first: &frame::Audio) -> Result<filter::Graph, Error> {
+        let mut graph = filter::Graph::new();
+        let sample_format: ffi::AVSampleFormat = first.format().into();
+        // SAFETY: the frame is a live decoded frame; its layout is only read.
+        let (channels, layout) = unsafe {
+            let raw = &*first.as_ptr();
+            (raw.ch_layout.nb_channels, describe_layout(&raw.ch_layout))
+        };
+        let layout_arg = match layout {
+            Some(name) => format!("channel_layout={name}"),
+            None => format!("channels={channels}"),
+        };
+        let args = format!(
+            "time_base={}/{}:sample_rate={}:sample_fmt={}:{layout_arg}",
+            self.source_time_base.numerator(),
+            self.source_time_base.denominator(),
+            first.rate(),
+            sample_format as i32,
+        );
+        let abuffer = filter::find("abuffer").ok_or_else(missing_filter)?;
+        let abuffersink = filter::find("abuffersink").ok_or_else(missing_filter)?;
+        graph.add(&abuffer, "in", &args).map_err(ffmpeg_error("creating the audio filter source"))?;
+        graph.add(&abuffersink, "out", "").map_err(ffmpeg_error("creating the audio sink"))?;
+        // The encoder's priming frame comes first in the track (see `drain_encoder`): end the sound that much
+        // earlier, so the track lasts exactly as long as the picture.
+        // SAFETY: the encoder is open; initial_padding is only read.
+        let priming = f64::from(unsafe { (*self.encoder.as_ptr()).initial_padding }) / f64::from(SAMPLE_RATE);
+        let seconds = (self.video_seconds - priming).max(0.0);
+        let spec = format!(
+            "[in]aresample={SAMPLE_RATE}:async=1:min_hard_comp=0.1:first_pts=0,\
+             aformat=sample_fmts=fltp:sample_rates={SAMPLE_RATE}:channel_layouts=stereo,\
+             apad=whole_dur={seconds:.6},atrim=end={seconds:.6},asetnsamples=n={AAC_FRAME}:p=0[out]"
+        );
+        graph
+            .output("in", 0)
+            .and_then(|parser| parser.input("out", 0))
+            .and_then(|parser| parser.parse(&spec))
+            .map_err(ffmpeg_error("parsing the audio filter graph"))?;
+        graph.validate().map_err(ffmpeg_error("configuring the audio filter graph"))?;
+        Ok(graph)
+    }
+}
+
+/// FFmpeg's name for a channel layout with a known order (`stereo`, `5.1(side)`); `None` when only the channel
+/// count is known.
+fn describe_layout(layout: &ffi::AVChannelLayout) -> Option<String> {
+    if layout.order == ffi::AVChannelOrder::AV_CHANNEL_ORDER_UNSPEC {
+        return None;
+    }
+    let mut buffer = [0 as std::ffi::c_char; 64];
+    // SAFETY: FFmpeg writes at most `buffer.len()` bytes, NUL-terminated, into the buffer.
+    let written = unsafe { ffi::av_channel_layout_describe(layout, buffer.as_mut_ptr(), buffer.len()) };
+    if written <= 0 {
+        return None;
+    }
+    // SAFETY: the buffer is NUL-terminated by FFmpeg.
+    let name = unsafe { std::ffi::CStr::from_ptr(buffer.as_ptr()) }.to_string_lossy().into_owned();
+    Some(name)
+}
+
+fn drain_encoder(encoder: &mut encoder::Audio, writer: &mut SegmentWriter) -> Result<(), Error> {
+    // AAC starts with a frame of encoder priming, stamped before zero. The track is moved to start at zero
+    // instead, so its segments are cut at the same 4-second marks as the video's (FFmpeg's HLS muxer cuts
+    // relative to the first timestamp); the sound then lags the picture by one AAC frame, 21 ms, well inside
+    // what viewers can notice (ITU-R BT.1359 puts detectability at 45 ms late).
+    // SAFETY: the encoder is open; initial_padding is only read.
+    let priming = i64::from(unsafe { (*encoder.as_ptr()).initial_padding });
+    let mut packet = Packet::empty();
+    loop {
+        match encoder.receive_packet(&mut packet) {
+            Ok(()) => {
+                packet.set_pts(packet.pts().map(|pts| pts + priming));
+                packet.set_dts(packet.dts().map(|dts| dts + priming));
+                writer.write(&mut packet)?;
+            }
+            Err(error) if again_or_eof(&error) => return Ok(()),
+            Err(source) => return Err(Error::Ffmpeg { step: "encoding audio", source }),
+        }
+    }
+}
+
+fn open_aac() -> Result<encoder::Audio, Error> {
+    let codec = encoder::find_by_name("aac")
+        .ok_or(Error::Ffmpeg { step: "finding the AAC encoder", source: ffmpeg_next::Error::EncoderNotFound })?;
+    let mut audio = codec::Context::new_with_codec(codec).encoder().audio().map_err(ffmpeg_error("creating AAC"))?;
+    audio.set_rate(SAMPLE_RATE);
+    audio.set_format(Sample::F32(SampleType::Planar));
+    audio.set_channel_layout(ChannelLayout::STEREO);
+    // FFmpeg 5.1 reads the new layout field first; fill it too.
+    // SAFETY: the context is not open yet; av_channel_layout_default only writes the given layout.
+    unsafe { ffi::av_channel_layout_default(&mut (*audio.as_mut_ptr()).ch_layout, 2) };
+    audio.set_bit_rate(AUDIO_BITRATE as usize);
+    audio.set_time_base(Rational::new(1, SAMPLE_RATE));
+    audio.set_flags(codec::Flags::GLOBAL_HEADER);
+    audio.open_as_with(codec, Dictionary::new()).map_err(ffmpeg_error("opening the AAC encoder"))
+}
+
+fn missing_filter() -> Error {
+    Error::Ffmpeg { step: "finding a filter of the audio graph", source: ffmpeg_next::Error::FilterNotFound }
+}

@@ -1,0 +1,115 @@
+//! The in-process engine on ffmpeg-next: demux and decode once, filter, encode every rung with x264 and the
+//! sound once with FFmpeg's AAC encoder, and cut fMP4 segments.
+//!
+//! The source is opened through the probe's confined reader ([`crate::probe`]), so an engine never reads
+//! anything the probe did not accept. Work happens on the calling thread; x264 and the decoder run their own
+//! threads beside it.
+
+mod audio;
+mod segmenter;
+mod video;
+
+use ffmpeg_next::{Packet, media};
+
+use super::{EncodeRequest, EncodedLadder, Engine, Progress};
+use crate::Error;
+use crate::probe::{InputPolicy, StreamDetails, open::open_source};
+
+/// The in-process FFmpeg engine.
+#[derive(Debug, Clone, Default)]
+pub struct FfmpegEngine;
+
+impl Engine for FfmpegEngine {
+    fn name(&self) -> &'static str {
+        "ffmpeg"
+    }
+
+    fn encode(&self, request: &EncodeRequest, progress: &mut dyn FnMut(Progress)) -> Result<EncodedLadder, Error> {
+        let mut source = open_source(&request.source, &InputPolicy::default())?;
+        let probe = &request.probe;
+        let video_index = probe.main_video_stream;
+        let details = match probe.streams.get(video_index).map(|stream| &stream.details) {
+            Some(StreamDetails::Video(details)) => details.clone(),
+            _ => return Err(Error::NoVideo { path: request.source.clone() }),
+        };
+        let video_stream = source.input.stream(video_index).ok_or(Error::NoVideo { path: request.source.clone() })?;
+        let video_start = match video_stream.start_time() {
+            ffmpeg_next::ffi::AV_NOPTS_VALUE => 0.0,
+            start => start as f64 * f64::from(video_stream.time_base()),
+        };
+        // The video's own length, not the container's: that one includes sound running past the picture.
+        let total_seconds = match video_stream.duration() {
+            duration if duration > 0 => Some(duration as f64 * f64::from(video_stream.time_base())),
+            _ => probe.duration_seconds,
+        };
+        let mut video = video::VideoPipeline::new(
+            &video_stream,
+            &details,
+            &request.ladder.rungs,
+            &request.settings,
+            &request.output_dir,
+        )?;
+        let mut audio = match probe.main_audio_stream.and_then(|index| source.input.stream(index)) {
+            Some(stream) if stream.parameters().medium() == media::Type::Audio => Some(audio::AudioPipeline::new(
+                &stream,
+                video_start,
+                total_seconds.unwrap_or(0.0),
+                &request.output_dir,
+            )?),
+            _ => None,
+        };
+        let audio_index = audio.as_ref().and(probe.main_audio_stream);
+
+        let mut packet = Packet::empty();
+        let mut last_report = 0.0;
+        loop {
+            if request.cancel.is_cancelled() {
+                return Err(Error::Cancelled);
+            }
+            match packet.read(&mut source.input) {
+                Ok(()) => {}
+                Err(ffmpeg_next::Error::Eof) => break,
+                Err(source_error) => {
+                    return Err(Error::Damaged {
+                        path: request.source.clone(),
+                        step: "read the next packet",
+                        source: source_error,
+                    });
+                }
+            }
+            let index = packet.stream();
+            if index == video_index {
+                video.push_packet(&packet)?;
+                let encoded_seconds = video.encoded_seconds();
+                if encoded_seconds - last_report >= 0.5 {
+                    last_report = encoded_seconds;
+                    progress(Progress { encoded_seconds, total_seconds, frames: video.frames });
+                }
+            } else if Some(index) == audio_index {
+                if let Some(audio) = audio.as_mut() {
+                    audio.push_packet(&packet)?;
+                }
+            }
+        }
+        let frames_before_flush = video.frames;
+        let video_tracks = video.finish()?;
+        let audio_track = audio.map(audio::AudioPipeline::finish).transpose()?;
+        progress(Progress {
+            encoded_seconds: total_seconds.unwrap_or(0.0),
+            total_seconds,
+            frames: frames_before_flush,
+        });
+        Ok(EncodedLadder { video: video_tracks, audio: audio_track })
+    }
+}
+
+/// Whether an FFmpeg error only means "nothing more for now" or "nothing more at all".
+fn again_or_eof(error: &ffmpeg_next::Error) -> bool {
+    matches!(error, ffmpeg_next::Error::Eof)
+        || matches!(error, ffmpeg_next::Error::Other { errno } if *errno == libc::EAGAIN)
+}
+
+/// Wraps an FFmpeg error with the step that failed.
+fn ffmpeg_error(step: &'static str) -> impl Fn(ffmpeg_next::Error) -> Error {
+    move |source| Error::Ffmpeg { step, source }
+}
