@@ -37,8 +37,10 @@ pub fn default_time_limit(seconds: f64) -> Duration {
     Duration::from_secs(600) + Duration::from_secs_f64(seconds.max(0.0) * 10.0)
 }
 
-/// Runs `lms-media transcode <args> --child-events` and passes each event to `on_event`.
+/// Runs `lms-media transcode <args> --child-events` and passes each event to `on_event`. `output` is the
+/// ladder folder the child writes: when the child dies, the hidden build folder it left is removed.
 pub fn run_isolated(
+    output: &std::path::Path,
     args: Vec<OsString>,
     time_limit: Option<Duration>,
     on_event: &mut dyn FnMut(&Value),
@@ -69,15 +71,15 @@ pub fn run_isolated(
         }
         Deadline::Keep
     });
-    match outcome {
-        Ok(exit) => Ok(result.unwrap_or_else(|| {
-            let error =
-                lms_workers::Error::ChildCrashed { status: exit.status.to_string(), stderr_tail: exit.stderr_tail };
-            ChildResult::Failed { code: error.code().into(), message: error.to_string(), rejection: false }
-        })),
-        Err(error @ lms_workers::Error::ChildTimedOut { .. }) => {
-            Ok(ChildResult::Failed { code: error.code().into(), message: error.to_string(), rejection: false })
+    let died = match (outcome, result) {
+        (Ok(_), Some(result)) => return Ok(result),
+        (Ok(exit), None) => {
+            lms_workers::Error::ChildCrashed { status: exit.status.to_string(), stderr_tail: exit.stderr_tail }
         }
-        Err(error) => Err(error).context("running the encode process"),
-    }
+        (Err(error @ lms_workers::Error::ChildTimedOut { .. }), _) => error,
+        (Err(error), _) => return Err(error).context("running the encode process"),
+    };
+    lms_workers::transcode::remove_abandoned_partials(output)
+        .context("removing the build folder of the stopped encode")?;
+    Ok(ChildResult::Failed { code: died.code().into(), message: died.to_string(), rejection: false })
 }

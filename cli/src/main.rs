@@ -30,6 +30,8 @@ enum Command {
     Scorm(commands::scorm::ScormCommand),
     /// Turn a lecture into a validated HLS ladder.
     Transcode(commands::transcode::TranscodeArgs),
+    /// Turn every lecture under a folder into ladders; reruns skip what is done.
+    Batch(commands::batch::BatchArgs),
     /// Validate HLS ladders.
     #[command(subcommand)]
     Hls(commands::hls::HlsCommand),
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Command::Scorm(command) => commands::scorm::run(command),
         Command::Hls(command) => commands::hls::run(command),
         Command::Transcode(args) => commands::transcode::run(args),
+        Command::Batch(args) => commands::batch::run(args),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

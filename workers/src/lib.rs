@@ -9,6 +9,7 @@
 
 #![deny(missing_docs)]
 
+pub mod batch;
 pub mod child;
 pub mod engine;
 mod error;

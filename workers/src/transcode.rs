@@ -201,6 +201,22 @@ fn language_name(tag: &str) -> String {
     if primary == tag.to_ascii_lowercase() { name.to_owned() } else { format!("{name} ({tag})") }
 }
 
+/// Removes the hidden build folders of `target` left by transcodes that were killed (a crash or a time
+/// limit ends a child before it can clean up after itself).
+pub fn remove_abandoned_partials(target: &Path) -> Result<(), Error> {
+    let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else { return Ok(()) };
+    let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+    let prefix = format!(".{}.partial-", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(parent) else { return Ok(()) };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            let path = entry.path();
+            std::fs::remove_dir_all(&path).map_err(|source| Error::Write { path, source })?;
+        }
+    }
+    Ok(())
+}
+
 /// The hidden folder a ladder is built in; removed on drop unless published or kept.
 struct PartialDir {
     path: PathBuf,

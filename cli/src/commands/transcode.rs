@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use lms_workers::engine::CancelFlag;
-use lms_workers::transcode::{SubtitleInput, TranscodeRequest, TranscodeSummary, transcode};
+use lms_workers::transcode::{SubtitleInput, TranscodeEvent, TranscodeRequest, TranscodeSummary, transcode};
 use lms_workers::{EncodeSettings, FfmpegEngine};
 use serde_json::Value;
 
@@ -57,6 +57,13 @@ pub struct TranscodeArgs {
 pub struct SubtitleArg {
     language: String,
     path: PathBuf,
+}
+
+impl SubtitleArg {
+    /// A subtitle file for `language`.
+    pub fn new(language: &str, path: PathBuf) -> Self {
+        Self { language: language.to_owned(), path }
+    }
 }
 
 fn parse_subtitle(value: &str) -> Result<SubtitleArg, String> {
@@ -125,7 +132,7 @@ pub fn run(args: TranscodeArgs) -> anyhow::Result<Outcome> {
         in_process(&args, &mut display)
     } else {
         let limit = args.time_limit.map(Duration::from_secs);
-        run_isolated(args.child_args(), limit, &mut |event| display.event(event))?
+        run_isolated(&args.output, args.child_args(), limit, &mut |event| display.event(event))?
     };
     display.finish();
     match result {
@@ -169,10 +176,15 @@ fn in_process(args: &TranscodeArgs, display: &mut Display) -> ChildResult {
 fn run_child(args: &TranscodeArgs) -> anyhow::Result<Outcome> {
     die_with_parent();
     let mut stdout = std::io::stdout().lock();
+    let fault = std::env::var("LMS_MEDIA_CHILD_FAULT").ok();
     let result = transcode(&args.request(), &FfmpegEngine, &mut |event| {
         if let Ok(line) = serde_json::to_string(&event) {
             let _ = writeln!(stdout, "{line}");
             let _ = stdout.flush();
+        }
+        // Fault injection for the isolation tests: die the way a crashing decoder would, mid-encode.
+        if fault.as_deref() == Some("abort-while-encoding") && matches!(event, TranscodeEvent::Progress { .. }) {
+            std::process::abort();
         }
     });
     let last = finished_or_failed(result);

@@ -1,7 +1,9 @@
 //! Integration tests of the `lms-media` binary: one module per subcommand, each test with a fresh temporary
 //! folder and the real binary. One test binary, so it compiles and links once.
 
+mod batch;
 mod hls;
 mod probe;
 mod scorm;
+mod transcode;
 mod util;

@@ -3,10 +3,14 @@
 //! A filter graph does the conversion and keeps sound in step with the picture: timestamps are shifted by
 //! the video stream's start, so sound that starts late is preceded by silence (`aresample` with
 //! `first_pts=0`) and gaps are filled; mono is spread to both channels and 5.1 is downmixed; sound shorter than
-//! the picture is padded with silence and longer sound is cut, so every playlist of the ladder lasts as long
-//! as the video; and frames are regrouped into the 1024 samples an AAC frame holds (the last one may be
-//! shorter, so the sound ends with the picture).
+//! the picture is padded with silence; and frames are regrouped into the 1024 samples an AAC frame holds.
+//!
+//! The video is the clock. Filtered sound waits in a short queue and is encoded only up to the time the video
+//! has reached; when the video ends, its exact length (known only then, since variable-rate sources become
+//! constant-rate output) decides where the sound is cut, so every playlist of the ladder lasts as long as the
+//! picture.
 
+use std::collections::VecDeque;
 use std::path::Path;
 
 use ffmpeg_next::codec::{self};
@@ -32,8 +36,12 @@ pub(crate) struct AudioPipeline {
     source_time_base: Rational,
     /// The video stream's first timestamp, in this stream's time base: both start at zero together.
     start_pts: i64,
-    /// The video's length in seconds: the audio is padded or cut to it.
-    video_seconds: f64,
+    /// How far silence is padded: past any length the video can turn out to have.
+    pad_seconds: f64,
+    /// Filtered frames not yet encoded: they wait for the video clock.
+    pending: VecDeque<frame::Audio>,
+    /// Samples handed to the encoder so far.
+    encoded_samples: i64,
     encoder: encoder::Audio,
     writer: SegmentWriter,
 }
@@ -42,7 +50,7 @@ impl AudioPipeline {
     pub(crate) fn new(
         stream: &ffmpeg_next::format::stream::Stream,
         video_start_seconds: f64,
-        video_seconds: f64,
+        expected_seconds: f64,
         output_dir: &Path,
     ) -> Result<Self, Error> {
         let context = codec::Context::from_parameters(stream.parameters())
@@ -53,17 +61,32 @@ impl AudioPipeline {
         let writer = SegmentWriter::create(&output_dir.join("audio"), codec::Parameters::from(&encoder), time_base)?;
         let source_time_base = stream.time_base();
         let start_pts = (video_start_seconds * f64::from(source_time_base.invert())).round() as i64;
-        Ok(Self { decoder, graph: None, source_time_base, start_pts, video_seconds, encoder, writer })
+        // Variable-rate video can end up to a frame or two past its stream's stated length.
+        let pad_seconds = expected_seconds + 2.0;
+        Ok(Self {
+            decoder,
+            graph: None,
+            source_time_base,
+            start_pts,
+            pad_seconds,
+            pending: VecDeque::new(),
+            encoded_samples: 0,
+            encoder,
+            writer,
+        })
     }
 
-    /// Decodes a packet of the audio stream and encodes what it yields.
-    pub(crate) fn push_packet(&mut self, packet: &Packet) -> Result<(), Error> {
+    /// Decodes a packet of the audio stream, and encodes the sound up to `video_seconds`, where the video
+    /// has got to.
+    pub(crate) fn push_packet(&mut self, packet: &Packet, video_seconds: f64) -> Result<(), Error> {
         self.decoder.send_packet(packet).map_err(ffmpeg_error("decoding audio"))?;
-        self.drain_decoder()
+        self.drain_decoder()?;
+        self.encode_pending(self.track_samples(video_seconds), false)
     }
 
-    /// Flushes everything and closes the last segment.
-    pub(crate) fn finish(mut self) -> Result<EncodedTrack, Error> {
+    /// Flushes everything, cuts the sound at `video_seconds` (the finished video's length) and closes the
+    /// last segment.
+    pub(crate) fn finish(mut self, video_seconds: f64) -> Result<EncodedTrack, Error> {
         self.decoder.send_eof().map_err(ffmpeg_error("flushing the audio decoder"))?;
         self.drain_decoder()?;
         if let Some(graph) = self.graph.as_mut() {
@@ -71,9 +94,48 @@ impl AudioPipeline {
             source.source().flush().map_err(ffmpeg_error("flushing the audio filters"))?;
         }
         self.drain_graph()?;
+        self.encode_pending(self.track_samples(video_seconds), true)?;
         self.encoder.send_eof().map_err(ffmpeg_error("flushing the AAC encoder"))?;
         self.drain_encoder()?;
         self.writer.finish()
+    }
+
+    /// The number of input samples that fill the track to `seconds`: the encoder's priming frame comes first
+    /// in the track (see `drain_encoder`), so that much less sound is needed.
+    fn track_samples(&self, seconds: f64) -> i64 {
+        // SAFETY: the encoder is open; initial_padding is only read.
+        let priming = i64::from(unsafe { (*self.encoder.as_ptr()).initial_padding });
+        ((seconds * f64::from(SAMPLE_RATE)).round() as i64 - priming).max(0)
+    }
+
+    /// Encodes queued frames that end by `limit` samples; with `last`, also the part of the next frame that
+    /// fits, and drops the rest.
+    fn encode_pending(&mut self, limit: i64, last: bool) -> Result<(), Error> {
+        while let Some(mut frame) = self.pending.pop_front() {
+            let samples = frame.samples() as i64;
+            let room = limit - self.encoded_samples;
+            if samples <= room {
+                frame.set_pts(Some(self.encoded_samples));
+                self.encoded_samples += samples;
+                self.encoder.send_frame(&frame).map_err(ffmpeg_error("encoding audio"))?;
+                drain_encoder(&mut self.encoder, &mut self.writer)?;
+            } else if last {
+                if room > 0 {
+                    // A shorter last frame is allowed at the end of an AAC stream.
+                    frame.set_samples(room as usize);
+                    frame.set_pts(Some(self.encoded_samples));
+                    self.encoded_samples += room;
+                    self.encoder.send_frame(&frame).map_err(ffmpeg_error("encoding audio"))?;
+                    drain_encoder(&mut self.encoder, &mut self.writer)?;
+                }
+                self.pending.clear();
+                return Ok(());
+            } else {
+                self.pending.push_front(frame);
+                return Ok(());
+            }
+        }
+        Ok(())
     }
 
     fn drain_decoder(&mut self) -> Result<(), Error> {
@@ -105,8 +167,7 @@ impl AudioPipeline {
                 Err(error) if again_or_eof(&error) => return Ok(()),
                 Err(source) => return Err(Error::Ffmpeg { step: "filtering audio", source }),
             }
-            self.encoder.send_frame(&filtered).map_err(ffmpeg_error("encoding audio"))?;
-            drain_encoder(&mut self.encoder, &mut self.writer)?;
+            self.pending.push_back(std::mem::replace(&mut filtered, frame::Audio::empty()));
         }
     }
 
@@ -137,15 +198,11 @@ impl AudioPipeline {
         let abuffersink = filter::find("abuffersink").ok_or_else(missing_filter)?;
         graph.add(&abuffer, "in", &args).map_err(ffmpeg_error("creating the audio filter source"))?;
         graph.add(&abuffersink, "out", "").map_err(ffmpeg_error("creating the audio sink"))?;
-        // The encoder's priming frame comes first in the track (see `drain_encoder`): end the sound that much
-        // earlier, so the track lasts exactly as long as the picture.
-        // SAFETY: the encoder is open; initial_padding is only read.
-        let priming = f64::from(unsafe { (*self.encoder.as_ptr()).initial_padding }) / f64::from(SAMPLE_RATE);
-        let seconds = (self.video_seconds - priming).max(0.0);
+        let pad = self.pad_seconds;
         let spec = format!(
             "[in]aresample={SAMPLE_RATE}:async=1:min_hard_comp=0.1:first_pts=0,\
              aformat=sample_fmts=fltp:sample_rates={SAMPLE_RATE}:channel_layouts=stereo,\
-             apad=whole_dur={seconds:.6},atrim=end={seconds:.6},asetnsamples=n={AAC_FRAME}:p=0[out]"
+             apad=whole_dur={pad:.6},asetnsamples=n={AAC_FRAME}:p=0[out]"
         );
         graph
             .output("in", 0)

@@ -87,13 +87,13 @@ impl Engine for FfmpegEngine {
                 }
             } else if Some(index) == audio_index {
                 if let Some(audio) = audio.as_mut() {
-                    audio.push_packet(&packet)?;
+                    audio.push_packet(&packet, video.encoded_seconds())?;
                 }
             }
         }
         let frames_before_flush = video.frames;
-        let video_tracks = video.finish()?;
-        let audio_track = audio.map(audio::AudioPipeline::finish).transpose()?;
+        let (video_tracks, video_seconds) = video.finish()?;
+        let audio_track = audio.map(|audio| audio.finish(video_seconds)).transpose()?;
         progress(Progress {
             encoded_seconds: total_seconds.unwrap_or(0.0),
             total_seconds,

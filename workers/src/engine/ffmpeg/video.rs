@@ -57,7 +57,7 @@ impl VideoPipeline {
         // Frame threads: decoding runs beside the encoders instead of before them.
         context.set_threading(threading::Config { kind: threading::Type::Frame, count: 0, ..Default::default() });
         let decoder = context.decoder().video().map_err(ffmpeg_error("opening the video decoder"))?;
-        let output_rate = output_frame_rate(stream);
+        let output_rate = output_frame_rate(stream, details.scan.starts_with("interlaced"));
         let time_base = output_rate.invert();
         let mut encoders = Vec::with_capacity(rungs.len());
         for rung in rungs {
@@ -90,8 +90,9 @@ impl VideoPipeline {
         self.drain_decoder()
     }
 
-    /// Flushes decoder, filters and encoders, and closes every rung's last segment.
-    pub(crate) fn finish(mut self) -> Result<Vec<(Rung, EncodedTrack)>, Error> {
+    /// Flushes decoder, filters and encoders, closes every rung's last segment, and returns the tracks with
+    /// the output's length in seconds.
+    pub(crate) fn finish(mut self) -> Result<(Vec<(Rung, EncodedTrack)>, f64), Error> {
         self.decoder.send_eof().map_err(ffmpeg_error("flushing the video decoder"))?;
         self.drain_decoder()?;
         if let Some(graph) = self.graph.as_mut() {
@@ -103,13 +104,14 @@ impl VideoPipeline {
                 .map_err(ffmpeg_error("flushing the video filters"))?;
         }
         self.drain_graph()?;
+        let seconds = self.encoded_seconds();
         let mut tracks = Vec::with_capacity(self.rungs.len());
         for mut rung in self.rungs {
             rung.encoder.send_eof().map_err(ffmpeg_error("flushing x264"))?;
             drain_encoder(&mut rung)?;
             tracks.push((rung.rung, rung.writer.finish()?));
         }
-        Ok(tracks)
+        Ok((tracks, seconds))
     }
 
     fn drain_decoder(&mut self) -> Result<(), Error> {
@@ -232,12 +234,27 @@ fn missing_filter() -> Error {
     Error::Ffmpeg { step: "finding a filter of the video graph", source: ffmpeg_next::Error::FilterNotFound }
 }
 
-/// The output's constant frame rate: the source's average rate, or 30 fps when the container gives none.
-fn output_frame_rate(stream: &ffmpeg_next::format::stream::Stream) -> Rational {
-    [stream.avg_frame_rate(), stream.rate()]
-        .into_iter()
-        .find(|rate| rate.numerator() > 0 && rate.denominator() > 0 && f64::from(*rate) <= 120.0)
-        .unwrap_or(Rational::new(30, 1))
+/// The output's constant frame rate.
+///
+/// FFmpeg's `r_frame_rate` is the rate every timestamp fits on: for a constant-rate source it equals the
+/// average, and for a variable-rate one (a screen recorder that idles) it is the busy rate, which keeps motion
+/// smooth where the average would halve it. It is not trusted when it is implausible (container time bases
+/// such as 1000/1 show up there) or when an interlaced source reports its field rate; then the average is
+/// used. Output never exceeds 60 fps, the highest rate HLS players are asked to decode.
+fn output_frame_rate(stream: &ffmpeg_next::format::stream::Stream, interlaced: bool) -> Rational {
+    const MAX_FPS: f64 = 60.0;
+    let plausible = |rate: Rational| rate.numerator() > 0 && rate.denominator() > 0 && f64::from(rate) <= MAX_FPS + 1.0;
+    let (real, average) = (stream.rate(), stream.avg_frame_rate());
+    let field_rate = interlaced && plausible(average) && f64::from(real) > f64::from(average) * 1.5;
+    if plausible(real) && !field_rate {
+        real
+    } else if plausible(average) {
+        average
+    } else if real.numerator() > 0 && real.denominator() > 0 && f64::from(real) > MAX_FPS {
+        Rational::new(60, 1)
+    } else {
+        Rational::new(30, 1)
+    }
 }
 
 fn open_x264(rung: &Rung, rate: Rational, settings: &EncodeSettings) -> Result<encoder::Video, Error> {
