@@ -2,6 +2,7 @@
 //! folder and the real binary. One test binary, so it compiles and links once.
 
 mod batch;
+mod browser;
 mod hls;
 mod probe;
 mod scorm;
