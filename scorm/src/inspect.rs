@@ -9,7 +9,7 @@ use crate::error::ScormError;
 use crate::manifest::{Item, Manifest};
 use crate::standard::{self, Standard};
 use crate::validate::locate_manifest;
-use crate::xml::{self, XmlLimits};
+use crate::xml::XmlLimits;
 
 /// One item of the tree.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -109,8 +109,7 @@ pub fn inspect_path(path: &Path, limits: Limits) -> Result<Inspection, ScormErro
         });
     };
     let bytes = pkg.read(&file, limits.max_xml_size)?;
-    let doc = xml::parse(&bytes, &file, XmlLimits::default())?;
-    let m = Manifest::from_element(&doc.root);
+    let m = Manifest::parse(&bytes, &file, XmlLimits::default())?;
     let detection = standard::detect(&m);
     let default_id = m.default_organization().and_then(|o| o.identifier.clone());
     Ok(Inspection {

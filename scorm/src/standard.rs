@@ -148,7 +148,7 @@ pub fn detect(m: &Manifest) -> Detection {
 
 /// Recognises a non-SCORM package from its root files: cmi5, xAPI, AICC.
 pub fn other_format(pkg: &Package) -> Option<(Standard, String)> {
-    let root_files: Vec<&str> = pkg.files().map(|e| e.name.as_str()).filter(|n| !n.contains('/')).collect();
+    let root_files: Vec<&str> = pkg.files().map(|e| e.name).filter(|n| !n.contains('/')).collect();
     let has = |name: &str| root_files.iter().any(|f| f.eq_ignore_ascii_case(name));
     if has("cmi5.xml") {
         return Some((Standard::Cmi5, "a cmi5 course (cmi5.xml course structure)".into()));

@@ -11,7 +11,7 @@ use crate::manifest::Manifest;
 use crate::profile::Profile;
 use crate::rules::{self, Context};
 use crate::standard::{self, Detection, Standard};
-use crate::xml::{self, XmlLimits};
+use crate::xml::XmlLimits;
 
 /// The name every SCORM manifest must have.
 pub const MANIFEST_NAME: &str = "imsmanifest.xml";
@@ -107,7 +107,7 @@ pub fn locate_manifest(pkg: &Package) -> Option<String> {
     }
     let mut candidates: Vec<&str> = pkg
         .files()
-        .map(|e| e.name.as_str())
+        .map(|e| e.name)
         .filter(|n| n.rsplit('/').next().is_some_and(|base| base.eq_ignore_ascii_case(MANIFEST_NAME)))
         .collect();
     candidates.sort_by_key(|n| (n.matches('/').count(), n.to_string()));
@@ -137,8 +137,8 @@ fn validate_opened(name: &str, opened: Result<Package, ScormError>, options: &Op
         }
         if let Some(file) = manifest_file.clone() {
             match pkg.read(&file, options.limits.max_xml_size) {
-                Ok(bytes) => match xml::parse(&bytes, &file, options.xml_limits) {
-                    Ok(doc) => manifest = Some(Manifest::from_element(&doc.root)),
+                Ok(bytes) => match Manifest::parse(&bytes, &file, options.xml_limits) {
+                    Ok(m) => manifest = Some(m),
                     Err(e) => parse_error = Some(e),
                 },
                 Err(e @ ScormError::LimitExceeded { .. }) => parse_error = Some(e),

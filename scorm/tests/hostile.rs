@@ -3,6 +3,7 @@
 //! `manifest-well-formed` finding, verdict fail) and by `unpack` (an error, nothing written).
 
 use std::io::Write;
+use std::path::Path;
 
 use lms_scorm::archive::Limits;
 use lms_scorm::error::{LimitKind, UnsafeReason};
@@ -55,7 +56,17 @@ fn assert_refused(bytes: Vec<u8>, limits: Limits, expect: &dyn Fn(&ScormError) -
     let out = dir.path().join("out");
     let err = lms_scorm::unpack::unpack(&zip, &out, limits).expect_err("unpack must refuse");
     assert!(expect(&err), "unexpected error {err:?}");
-    assert!(!out.join("a.html").exists() && !out.join("imsmanifest.xml").exists(), "nothing extracted");
+    assert_eq!(listing(dir.path()), ["hostile.zip"], "nothing extracted, no partial folder");
+}
+
+/// The names in a folder, sorted (hidden ones too: a leftover `.out.partial-…` must show).
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read_dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 fn reason(r: UnsafeReason) -> impl Fn(&ScormError) -> bool {
@@ -155,21 +166,92 @@ fn compression_ratio_limit() {
     assert_refused(plain(&[("bomb.bin", &zeros)]), Limits::default(), &limit(LimitKind::CompressionRatio));
 }
 
-#[test]
-fn declared_size_is_checked_while_streaming() {
-    // A stored entry of 16 bytes whose headers claim 8: reading must stop and say so.
-    let content = b"0123456789abcdef";
+/// A package whose second entry, `a.html`, holds 16 stored bytes; `lie` rewrites the raw zip so that the problem
+/// shows only while streaming, after `imsmanifest.xml` was already written.
+fn streamed_liar(lie: impl Fn(Vec<u8>) -> Vec<u8>) -> Vec<u8> {
     let bytes = zip_with(
-        &[("imsmanifest.xml", MANIFEST.as_bytes()), ("a.html", content)],
+        &[("imsmanifest.xml", MANIFEST.as_bytes()), ("a.html", b"0123456789abcdef")],
         SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored),
     );
-    // Uncompressed size fields: 16 as little-endian u32 follows the compressed size (also 16) in both headers.
-    let bytes = patch(bytes, &[16, 0, 0, 0, 16, 0, 0, 0], &[16, 0, 0, 0, 8, 0, 0, 0]);
+    lie(bytes)
+}
+
+/// Sizes as little-endian u32: compressed then uncompressed, 16 and 16, in the local and central headers.
+fn declared_smaller(bytes: Vec<u8>) -> Vec<u8> {
+    patch(bytes, &[16, 0, 0, 0, 16, 0, 0, 0], &[16, 0, 0, 0, 8, 0, 0, 0])
+}
+
+fn declared_larger(bytes: Vec<u8>) -> Vec<u8> {
+    patch(bytes, &[16, 0, 0, 0, 16, 0, 0, 0], &[16, 0, 0, 0, 17, 0, 0, 0])
+}
+
+fn checksum_broken(bytes: Vec<u8>) -> Vec<u8> {
+    patch(bytes, b"0123456789abcdef", b"0123456789abcdeX")
+}
+
+fn streaming_error(e: &ScormError) -> bool {
+    matches!(e, ScormError::SizeMismatch { .. } | ScormError::EntryUnreadable { .. })
+}
+
+#[test]
+fn declared_size_is_checked_while_streaming() {
+    for (what, bytes) in [("smaller", streamed_liar(declared_smaller)), ("larger", streamed_liar(declared_larger))] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let zip = dir.path().join("liar.zip");
+        std::fs::write(&zip, bytes).expect("write");
+        let err = lms_scorm::unpack::unpack(&zip, &dir.path().join("out"), Limits::default()).expect_err(what);
+        assert!(matches!(err, ScormError::SizeMismatch { .. }), "{what}: unexpected {err:?}");
+    }
+}
+
+// Regression: a size mismatch found while streaming used to stop the unpack with `imsmanifest.xml` already
+// written into the destination.
+#[test]
+fn a_streaming_failure_leaves_no_partial_output() {
+    for (what, bytes) in [
+        ("declared smaller", streamed_liar(declared_smaller)),
+        ("declared larger", streamed_liar(declared_larger)),
+        ("bad checksum", streamed_liar(checksum_broken)),
+    ] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let zip = dir.path().join("liar.zip");
+        std::fs::write(&zip, &bytes).expect("write");
+
+        // A destination that does not exist yet, and one whose parents do not either: neither may appear.
+        let err = lms_scorm::unpack::unpack(&zip, &dir.path().join("out"), Limits::default()).expect_err(what);
+        assert!(streaming_error(&err), "{what}: unexpected {err:?}");
+        let err = lms_scorm::unpack::unpack(&zip, &dir.path().join("x/y/out"), Limits::default()).expect_err(what);
+        assert!(streaming_error(&err), "{what}: unexpected {err:?}");
+        assert_eq!(listing(dir.path()), ["liar.zip"], "{what}: no target, no parents, no partial folder");
+
+        // An existing empty destination stays, empty.
+        let empty = dir.path().join("empty");
+        std::fs::create_dir(&empty).expect("mkdir");
+        let err = lms_scorm::unpack::unpack(&zip, &empty, Limits::default()).expect_err(what);
+        assert!(streaming_error(&err), "{what}: unexpected {err:?}");
+        assert!(listing(&empty).is_empty(), "{what}: {:?}", listing(&empty));
+        assert_eq!(listing(dir.path()), ["empty", "liar.zip"], "{what}: no partial folder");
+    }
+}
+
+#[test]
+fn a_full_destination_is_refused_and_left_alone() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let zip = dir.path().join("liar.zip");
-    std::fs::write(&zip, bytes).expect("write");
-    let err = lms_scorm::unpack::unpack(&zip, &dir.path().join("out"), Limits::default()).expect_err("refused");
-    assert!(matches!(err, ScormError::SizeMismatch { .. } | ScormError::EntryUnreadable { .. }), "unexpected {err:?}");
+    let zip = dir.path().join("p.zip");
+    std::fs::write(&zip, plain(&[])).expect("write");
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).expect("mkdir");
+    std::fs::write(out.join("a.html"), "mine").expect("write");
+    let err = lms_scorm::unpack::unpack(&zip, &out, Limits::default()).expect_err("full destination");
+    assert!(matches!(err, ScormError::DestinationNotEmpty { .. }), "unexpected {err:?}");
+    assert_eq!(listing(&out), ["a.html"]);
+    assert_eq!(std::fs::read_to_string(out.join("a.html")).expect("read"), "mine");
+    assert_eq!(listing(dir.path()), ["out", "p.zip"], "no partial folder");
+    // The same package extracts fine elsewhere, and only the finished folder appears.
+    let fresh = dir.path().join("fresh");
+    lms_scorm::unpack::unpack(&zip, &fresh, Limits::default()).expect("unpack");
+    assert_eq!(listing(&fresh), ["a.html", "imsmanifest.xml"]);
+    assert_eq!(listing(dir.path()), ["fresh", "out", "p.zip"]);
 }
 
 #[test]

@@ -102,12 +102,12 @@ impl<'a> Context<'a> {
     }
 
     /// The entry at a path relative to the manifest's folder.
-    pub fn entry(&self, rel: &str) -> Option<&'a Entry> {
+    pub fn entry(&self, rel: &str) -> Option<Entry<'a>> {
         self.package?.get(&format!("{}{rel}", self.root()))
     }
 
     /// The entry matching a path once case is folded.
-    pub fn entry_case_insensitive(&self, rel: &str) -> Option<&'a Entry> {
+    pub fn entry_case_insensitive(&self, rel: &str) -> Option<Entry<'a>> {
         self.package?.get_case_insensitive(&format!("{}{rel}", self.root()))
     }
 
@@ -175,7 +175,7 @@ impl Sink<'_> {
             file: self.file.clone(),
             line: loc.map(|l| l.line).filter(|&l| l > 0),
             column: loc.map(|l| l.column).filter(|&c| c > 0),
-            element: loc.map(|l| l.path.clone()).filter(|p| !p.is_empty()),
+            element: loc.map(Loc::path).filter(|p| !p.is_empty()),
             message,
             hint,
             lms_note: None,
