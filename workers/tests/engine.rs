@@ -25,7 +25,7 @@ fn encode(name: &str, out: &Path) -> EncodedLadder {
         ladder: report.ladder.clone(),
         probe: report,
         output_dir: out.to_owned(),
-        settings: EncodeSettings { x264_preset: "superfast".into() },
+        settings: EncodeSettings { x264_preset: "superfast".into(), ..EncodeSettings::default() },
         cancel: CancelFlag::default(),
     };
     FfmpegEngine.encode(&request, &mut |_| {}).expect("encode succeeds")

@@ -130,6 +130,7 @@ fn process(args: &BatchArgs, item: &BatchItem) -> FileResult {
             .collect(),
         rungs: args.rungs.clone(),
         preset: args.preset.clone(),
+        x264_threads: None,
         json: false,
         time_limit: args.time_limit,
         in_process: false,

@@ -38,6 +38,9 @@ pub struct TranscodeArgs {
     /// x264 preset: faster presets trade bytes for speed.
     #[arg(long, default_value = "veryfast")]
     pub preset: String,
+    /// Threads per x264 encoder (default: x264's choice, 1.5 per core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub x264_threads: Option<u32>,
     /// Print one JSON event per line instead of a progress bar and a summary.
     #[arg(long)]
     pub json: bool,
@@ -92,7 +95,7 @@ impl TranscodeArgs {
                 .map(|arg| SubtitleInput { language: arg.language.clone(), path: arg.path.clone() })
                 .collect(),
             rungs: self.rungs.clone(),
-            settings: EncodeSettings { x264_preset: self.preset.clone() },
+            settings: EncodeSettings { x264_preset: self.preset.clone(), x264_threads: self.x264_threads },
             cancel: CancelFlag::default(),
         }
     }
@@ -113,6 +116,10 @@ impl TranscodeArgs {
         }
         args.push("--preset".into());
         args.push(self.preset.clone().into());
+        if let Some(threads) = self.x264_threads {
+            args.push("--x264-threads".into());
+            args.push(threads.to_string().into());
+        }
         args
     }
 }

@@ -46,13 +46,15 @@ pub struct EncodeRequest {
 pub struct EncodeSettings {
     /// The x264 preset: a trade of encoding speed for bytes at equal quality.
     pub x264_preset: String,
+    /// Threads per x264 encoder; `None` lets x264 choose (1.5 per core).
+    pub x264_threads: Option<u32>,
 }
 
 impl Default for EncodeSettings {
     fn default() -> Self {
         // `veryfast` keeps a two-core laptop above real time on a 1080p lecture ladder; slides compress so
         // well that slower presets buy little.
-        Self { x264_preset: "veryfast".into() }
+        Self { x264_preset: "veryfast".into(), x264_threads: None }
     }
 }
 

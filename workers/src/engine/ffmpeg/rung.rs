@@ -21,7 +21,7 @@ use crate::Error;
 use crate::engine::{EncodeSettings, EncodedTrack};
 
 /// Frames a rung may have waiting: enough to ride out x264's uneven pace, few enough to bound memory.
-const QUEUE_FRAMES: usize = 8;
+const QUEUE_FRAMES: usize = 2;
 
 /// The engine's side of a rung thread.
 pub(crate) struct RungHandle {
@@ -217,6 +217,8 @@ fn open_x264(rung: &Rung, rate: Rational, settings: &EncodeSettings) -> Result<e
     let policy = RatePolicy::for_rung(rung);
     let mut options = Dictionary::new();
     options.set("preset", &settings.x264_preset);
+    // FFmpeg's library default is one thread per encoder (the ffmpeg CLI asks for "auto" itself).
+    options.set("threads", &settings.x264_threads.map_or("auto".to_owned(), |threads| threads.to_string()));
     options.set("profile", "high");
     options.set("crf", &policy.crf.to_string());
     options.set("maxrate", &policy.max_bitrate.to_string());
