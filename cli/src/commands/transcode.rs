@@ -38,7 +38,7 @@ pub struct TranscodeArgs {
     /// x264 preset: faster presets trade bytes for speed.
     #[arg(long, default_value = "veryfast")]
     pub preset: String,
-    /// Threads per x264 encoder (default: x264's choice, 1.5 per core).
+    /// Threads per x264 encoder (default: one per core).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     pub x264_threads: Option<u32>,
     /// Print one JSON event per line instead of a progress bar and a summary.

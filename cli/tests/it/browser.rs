@@ -2,13 +2,46 @@
 //! every subtitle track, to the end. `tests/browser/play.mjs` is the player; `scripts/browser-deps`
 //! installs its npm packages (scripts/test runs it).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::util::{committed_fixture, fixture, lms_media, run_with_limit};
+
+/// Runs the player on a ladder folder and returns its verdict, failing on a harness error.
+fn play(ladder: &Path) -> Value {
+    let player = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/browser/play.mjs");
+    let mut play = Command::new("node");
+    play.arg(&player).arg(ladder).args(["--timeout-seconds", "120"]);
+    let played = run_with_limit(&mut play, Duration::from_secs(150));
+    let verdict: Value = serde_json::from_slice(&played.stdout).unwrap_or_else(|error| {
+        panic!("the player printed no verdict ({error}): {}", String::from_utf8_lossy(&played.stderr))
+    });
+    assert_ne!(played.status.code(), Some(2), "the player could not run: {}", verdict["harnessError"]);
+    verdict
+}
+
+fn transcode(source: &str, out: &Path, extra: &[&str]) {
+    let mut transcode = lms_media();
+    transcode.arg("transcode").arg(fixture(source)).arg("-o").arg(out).args(["--preset", "superfast"]).args(extra);
+    let made = run_with_limit(&mut transcode, Duration::from_secs(300));
+    assert!(made.status.success(), "{source}: {}", String::from_utf8_lossy(&made.stderr));
+}
+
+#[test]
+fn hls_js_plays_portrait_silent_and_variable_rate_sources() {
+    for source in ["portrait-rotated.mp4", "no-audio-1080p.mp4", "vfr.mp4"] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = dir.path().join("ladder");
+        transcode(source, &out, &["--rungs", "720,480"]);
+        let verdict = play(&out);
+        assert_eq!(verdict["ok"], true, "{source}: {}", verdict["reasons"]);
+        let played = verdict["levels"].as_array().map(|levels| levels.iter().filter(|l| l["played"] == true).count());
+        assert_eq!(played, Some(2), "{source}: {}", verdict["levels"]);
+    }
+}
 
 #[test]
 fn hls_js_plays_every_rung_and_subtitle_track_of_a_lecture_to_the_end() {

@@ -51,9 +51,9 @@ fn validate(out: &Path) {
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stdout));
 }
 
-/// ffprobe of a track's init segment followed by all its media segments, as a player reads it.
-fn ffprobe_track(track: &Path, entries: &[&str]) -> String {
-    let joined = track.join("joined-for-test.mp4");
+/// A track's init segment followed by all its media segments, in one file, as a player reads them.
+/// The file is removed when the returned guard drops.
+fn joined_track(track: &Path) -> tempfile::TempPath {
     let mut bytes = std::fs::read(track.join("init.mp4")).expect("init segment");
     let mut segments: Vec<PathBuf> = std::fs::read_dir(track)
         .expect("track lists")
@@ -65,34 +65,27 @@ fn ffprobe_track(track: &Path, entries: &[&str]) -> String {
     for segment in segments {
         bytes.extend(std::fs::read(segment).expect("segment"));
     }
+    let joined = tempfile::Builder::new().suffix(".mp4").tempfile().expect("temp file").into_temp_path();
     std::fs::write(&joined, bytes).expect("joined written");
+    joined
+}
+
+/// ffprobe of a whole track.
+fn ffprobe_track(track: &Path, entries: &[&str]) -> String {
+    let joined = joined_track(track);
     let output = Command::new("ffprobe").args(["-v", "error", "-of", "csv=p=0"]).args(entries).arg(&joined).output();
-    std::fs::remove_file(&joined).expect("joined removed");
     String::from_utf8_lossy(&output.expect("ffprobe runs").stdout).trim().to_owned()
 }
 
 /// Loudest level (dB) of a track's sound between `from` and `to` seconds, by FFmpeg's volumedetect.
 fn max_volume(track: &Path, from: f64, to: f64) -> f64 {
-    let joined = track.join("joined-for-volume.mp4");
-    let mut bytes = std::fs::read(track.join("init.mp4")).expect("init segment");
-    let mut segments: Vec<PathBuf> = std::fs::read_dir(track)
-        .expect("track lists")
-        .flatten()
-        .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "m4s"))
-        .collect();
-    segments.sort();
-    for segment in segments {
-        bytes.extend(std::fs::read(segment).expect("segment"));
-    }
-    std::fs::write(&joined, bytes).expect("joined written");
+    let joined = joined_track(track);
     let output = Command::new("ffmpeg")
         .args(["-nostdin", "-hide_banner", "-ss", &from.to_string(), "-t", &(to - from).to_string(), "-i"])
         .arg(&joined)
         .args(["-af", "volumedetect", "-f", "null", "-"])
         .output()
         .expect("ffmpeg runs");
-    std::fs::remove_file(&joined).expect("joined removed");
     let log = String::from_utf8_lossy(&output.stderr);
     log.lines()
         .find_map(|line| line.split("max_volume: ").nth(1))

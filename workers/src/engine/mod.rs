@@ -46,7 +46,7 @@ pub struct EncodeRequest {
 pub struct EncodeSettings {
     /// The x264 preset: a trade of encoding speed for bytes at equal quality.
     pub x264_preset: String,
-    /// Threads per x264 encoder; `None` lets x264 choose (1.5 per core).
+    /// Threads per x264 encoder; `None` for one per core.
     pub x264_threads: Option<u32>,
 }
 

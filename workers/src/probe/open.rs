@@ -12,6 +12,8 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use ffmpeg_next::ffi;
@@ -50,7 +52,10 @@ pub(crate) fn open_source(path: &Path, policy: &InputPolicy) -> Result<OpenedSou
     }
     file.seek(SeekFrom::Start(0)).map_err(|source| Error::Read { path: path.to_owned(), source })?;
 
-    let reader = DeadlineReader { inner: file, deadline };
+    // The deadline guards opening, where a crafted header can make a demuxer loop; once the streams are known
+    // it is lifted, and a long encode is bounded by its process's time limit instead.
+    let armed = Arc::new(AtomicBool::new(true));
+    let reader = DeadlineReader { inner: file, deadline, armed: Arc::clone(&armed) };
     let io = StreamIo::from_read_seek(reader).map_err(|source| Error::Ffmpeg { step: "setting up I/O", source })?;
     let format_whitelist = policy::ALLOWED_CONTAINERS.join(",");
     let mut input = open_header(path, io, &sniffed, &format_whitelist, deadline, policy)?;
@@ -58,6 +63,7 @@ pub(crate) fn open_source(path: &Path, policy: &InputPolicy) -> Result<OpenedSou
     read_stream_info(path, &mut input, deadline, policy)?;
     // Containers such as MPEG-TS only learn the picture size while decoding: check it again.
     check_declared_streams(path, &input, policy)?;
+    armed.store(false, Ordering::Relaxed);
     Ok(OpenedSource { input, sniffed, size_bytes })
 }
 
@@ -222,16 +228,17 @@ fn check_declared_streams(path: &Path, input: &Input, policy: &InputPolicy) -> R
     Ok(())
 }
 
-/// A file reader that fails every read and seek once its deadline has passed, so a demuxer that loops over a
-/// crafted file stops with an error instead of holding the worker.
+/// A file reader that fails every read and seek once its deadline has passed (while armed), so a demuxer
+/// that loops over a crafted file stops with an error instead of holding the worker.
 struct DeadlineReader {
     inner: File,
     deadline: Instant,
+    armed: Arc<AtomicBool>,
 }
 
 impl DeadlineReader {
     fn check_deadline(&self) -> io::Result<()> {
-        if Instant::now() >= self.deadline {
+        if self.armed.load(Ordering::Relaxed) && Instant::now() >= self.deadline {
             return Err(io::Error::new(io::ErrorKind::TimedOut, "read time limit reached"));
         }
         Ok(())
@@ -259,6 +266,28 @@ mod tests {
 
     use super::*;
 
+    /// Regression: the read deadline guards opening only. An encode reads packets for as long as the
+    /// programme takes (once a 10-minute lecture failed 30 s in, with "Connection timed out").
+    #[test]
+    fn packets_can_be_read_after_the_open_deadline_has_passed() {
+        let path = std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME"))
+            .join(".cache/lms-media/fixtures/small-360p.mp4");
+        assert!(path.is_file(), "fixture {} is missing: run scripts/fixtures first", path.display());
+        let policy = InputPolicy { read_timeout: std::time::Duration::from_secs(2), ..InputPolicy::default() };
+        let mut source = open_source(&path, &policy).expect("the fixture opens");
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+        let mut packet = ffmpeg_next::Packet::empty();
+        let mut packets = 0;
+        loop {
+            match packet.read(&mut source.input) {
+                Ok(()) => packets += 1,
+                Err(ffmpeg_next::Error::Eof) => break,
+                Err(error) => panic!("reading after the deadline failed: {error}"),
+            }
+        }
+        assert!(packets > 100, "only {packets} packets");
+    }
+
     /// The sniffer already refuses playlists; this proves the layer under it holds on its own. FFmpeg's HLS
     /// demuxer is forced on a playlist and allowed by the format whitelist, so only the refused `io_open`
     /// (and the empty protocol whitelist) stand between it and the canary socket and the other file.
@@ -284,7 +313,8 @@ mod tests {
         let policy = InputPolicy::default();
         let deadline = Instant::now() + policy.read_timeout;
         let file = File::open(playlist.path()).expect("playlist opens");
-        let io = StreamIo::from_read_seek(DeadlineReader { inner: file, deadline }).expect("I/O context");
+        let reader = DeadlineReader { inner: file, deadline, armed: Arc::new(AtomicBool::new(true)) };
+        let io = StreamIo::from_read_seek(reader).expect("I/O context");
 
         // Run on a thread with a limit: a demuxer that did connect would wait for an answer forever.
         let path = playlist.path().to_owned();

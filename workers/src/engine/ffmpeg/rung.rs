@@ -217,8 +217,13 @@ fn open_x264(rung: &Rung, rate: Rational, settings: &EncodeSettings) -> Result<e
     let policy = RatePolicy::for_rung(rung);
     let mut options = Dictionary::new();
     options.set("preset", &settings.x264_preset);
-    // FFmpeg's library default is one thread per encoder (the ffmpeg CLI asks for "auto" itself).
-    options.set("threads", &settings.x264_threads.map_or("auto".to_owned(), |threads| threads.to_string()));
+    // FFmpeg's library default is one thread per encoder (the ffmpeg CLI asks for "auto" itself). x264's own
+    // choice, 1.5 per core, is too many with three encoders side by side: measured on two cores, one thread
+    // per core per encoder is as fast and uses 7 % less memory (docs/BENCHMARKS.md).
+    let threads = settings.x264_threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(2, |cores| u32::try_from(cores.get()).unwrap_or(2))
+    });
+    options.set("threads", &threads.to_string());
     options.set("profile", "high");
     options.set("crf", &policy.crf.to_string());
     options.set("maxrate", &policy.max_bitrate.to_string());
