@@ -270,8 +270,10 @@ mod tests {
     /// programme takes (once a 10-minute lecture failed 30 s in, with "Connection timed out").
     #[test]
     fn packets_can_be_read_after_the_open_deadline_has_passed() {
-        let path = std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME"))
-            .join(".cache/lms-media/fixtures/small-360p.mp4");
+        let fixtures = std::env::var_os("LMS_MEDIA_FIXTURES").map(std::path::PathBuf::from).unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/lms-media/fixtures")
+        });
+        let path = fixtures.join("small-360p.mp4");
         assert!(path.is_file(), "fixture {} is missing: run scripts/fixtures first", path.display());
         let policy = InputPolicy { read_timeout: std::time::Duration::from_secs(2), ..InputPolicy::default() };
         let mut source = open_source(&path, &policy).expect("the fixture opens");
