@@ -6,7 +6,7 @@ use std::path::Path;
 
 use crate::archive::{Limits, Package};
 use crate::error::ScormError;
-use crate::manifest::{Item, Manifest};
+use crate::manifest::{Item, Manifest, ResourceIndex};
 use crate::standard::{self, Standard};
 use crate::validate::locate_manifest;
 use crate::xml::XmlLimits;
@@ -77,14 +77,14 @@ pub struct Inspection {
     pub resources: Vec<ResourceView>,
 }
 
-fn item_view(m: &Manifest, i: &Item) -> ItemView {
+fn item_view(index: &ResourceIndex<'_>, i: &Item) -> ItemView {
     ItemView {
         identifier: i.identifier.clone(),
         title: i.title.as_ref().map(|t| t.value.clone()),
         identifierref: i.identifierref.clone(),
-        launch: m.launch_url(i),
+        launch: index.launch_url(i),
         sequencing: i.sequencing.is_some(),
-        items: i.items.iter().map(|c| item_view(m, c)).collect(),
+        items: i.items.iter().map(|c| item_view(index, c)).collect(),
     }
 }
 
@@ -112,6 +112,7 @@ pub fn inspect_path(path: &Path, limits: Limits) -> Result<Inspection, ScormErro
     let m = Manifest::parse(&bytes, &file, XmlLimits::default())?;
     let detection = standard::detect(&m);
     let default_id = m.default_organization().and_then(|o| o.identifier.clone());
+    let index = m.resource_index();
     Ok(Inspection {
         package: name,
         standard: detection.standard,
@@ -127,7 +128,7 @@ pub fn inspect_path(path: &Path, limits: Limits) -> Result<Inspection, ScormErro
                 identifier: o.identifier.clone(),
                 title: o.title.as_ref().map(|t| t.value.clone()),
                 default: o.identifier.is_some() && o.identifier == default_id,
-                items: o.items.iter().map(|i| item_view(&m, i)).collect(),
+                items: o.items.iter().map(|i| item_view(&index, i)).collect(),
             })
             .collect(),
         resources: m
@@ -136,7 +137,7 @@ pub fn inspect_path(path: &Path, limits: Limits) -> Result<Inspection, ScormErro
             .map(|(chain, r)| ResourceView {
                 identifier: r.identifier.clone(),
                 scorm_type: r.scorm_type.as_ref().map(|t| t.value.clone()),
-                href: r.href.as_deref().map(|h| crate::paths::join_chain(&chain, h)),
+                href: r.href.as_deref().and_then(|h| crate::paths::join_chain(&chain, h)),
                 files: r.files.len(),
                 dependencies: r.dependencies.iter().filter_map(|d| d.identifierref.clone()).collect(),
             })

@@ -72,7 +72,15 @@ pub enum RefSyntax {
     DrivePath,
     /// Control characters or raw spaces at either end.
     BadCharacters,
+    /// Longer than [`MAX_REF_LEN`] bytes: no file system path is, and resolving it under every reference of a
+    /// resource would be quadratic.
+    TooLong,
 }
+
+/// Longest reference or `xml:base`, and longest `xml:base` chain joined, in bytes, that we resolve (Linux's
+/// `PATH_MAX`; Windows and the LMSs allow far less). Every `<file>` of a resource is resolved under the same chain,
+/// so without a bound a 600 KB `xml:base` over 19,000 `<file>`s cost minutes (a 1.6 KB zip).
+pub const MAX_REF_LEN: usize = 4096;
 
 impl RefSyntax {
     /// A short phrase for messages.
@@ -84,12 +92,16 @@ impl RefSyntax {
             Self::FileScheme => "is a `file:` URL that only works on the author's computer",
             Self::DrivePath => "is a drive-letter path",
             Self::BadCharacters => "holds control characters or surrounding spaces",
+            Self::TooLong => "is longer than 4096 bytes, more than any file system allows in a path",
         }
     }
 }
 
 /// Checks the syntax of one reference; `None` when it is fine.
 pub fn ref_syntax(s: &str) -> Option<RefSyntax> {
+    if s.len() > MAX_REF_LEN {
+        return Some(RefSyntax::TooLong);
+    }
     if s.trim().is_empty() {
         return Some(RefSyntax::Empty);
     }
@@ -112,16 +124,24 @@ pub fn ref_syntax(s: &str) -> Option<RefSyntax> {
 }
 
 /// Joins a chain of `xml:base` values (outermost first) and an href into one URL as written, query kept: what a
-/// player would load. An absolute base restarts the chain.
-pub fn join_chain(bases: &[&str], href: &str) -> String {
+/// player would load. An absolute base restarts the chain. `None` when the href, or the chain and the href
+/// together, are longer than [`MAX_REF_LEN`]: no player loads that, and every item launching the resource would
+/// hold its own copy of the whole chain.
+pub fn join_chain(bases: &[&str], href: &str) -> Option<String> {
+    if href.len() > MAX_REF_LEN {
+        return None;
+    }
     if scheme(href).is_some() {
-        return href.to_string();
+        return Some(href.to_string());
+    }
+    if bases.iter().map(|b| b.len()).sum::<usize>() + href.len() > MAX_REF_LEN {
+        return None;
     }
     let mut joined = String::new();
     for base in bases.iter().map(|b| b.trim()).filter(|b| !b.is_empty()) {
         joined = if scheme(base).is_some() { base.to_string() } else { join(&joined, base) };
     }
-    join(&joined, href)
+    Some(join(&joined, href))
 }
 
 /// Where a reference leads once its `xml:base` chain is applied.
@@ -149,6 +169,10 @@ pub fn resolve(bases: &[&str], href: &str) -> Target {
     // Walk back from the innermost base: an absolute URL base makes everything under it external.
     let mut joined = String::new();
     for base in bases {
+        // Bounded first, so nothing below scans or copies more than a few KB per reference.
+        if base.len() > MAX_REF_LEN || joined.len() + base.len() > MAX_REF_LEN {
+            return Target::Invalid;
+        }
         let base = base.trim();
         if base.is_empty() {
             continue;
@@ -259,5 +283,21 @@ mod tests {
         assert!(matches!(resolve(&[], "https://example.com"), Target::External(_)));
         assert_eq!(resolve(&[], "a\\b.html"), Target::Invalid);
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
+    }
+
+    #[test]
+    fn overlong_references_and_chains_are_invalid_not_resolved() {
+        let long = format!("{}/", "b".repeat(MAX_REF_LEN));
+        assert_eq!(ref_syntax(&long), Some(RefSyntax::TooLong));
+        assert_eq!(ref_syntax(&long[1..]), None);
+        assert_eq!(resolve(&[], &long), Target::Invalid);
+        assert_eq!(resolve(&[&long], "x.html"), Target::Invalid);
+        let half = format!("{}/", "b".repeat(MAX_REF_LEN / 2));
+        assert!(matches!(resolve(&[&half], "x.html"), Target::Inside(_)));
+        assert_eq!(resolve(&[&half, &half, &half], "x.html"), Target::Invalid, "the chain joined is too long");
+        assert_eq!(join_chain(&[&half], "x.html"), Some(format!("{half}x.html")));
+        assert_eq!(join_chain(&[&half, &half, &half], "x.html"), None);
+        assert_eq!(join_chain(&[], &long), None);
+        assert!(RefSyntax::TooLong.describe().contains(&MAX_REF_LEN.to_string()));
     }
 }

@@ -1,6 +1,8 @@
 //! Rules on `<resource>` elements: the adlcp scorm type (present, spelled for the version, a defined value), SCOs
 //! and launched resources have an href, and dependencies resolve.
 
+use std::collections::HashSet;
+
 use super::{Context, Rule};
 use crate::finding::Severity;
 use crate::manifest::{NS_ADLCP_12, NS_ADLCP_2004};
@@ -94,7 +96,7 @@ pub static SCO_HREF: Rule = Rule {
     compat: None,
     check: |ctx, sink| {
         let Some(m) = ctx.manifest else { return };
-        let launched: Vec<&str> = m.all_items().into_iter().filter_map(|i| i.identifierref.as_deref()).collect();
+        let launched: HashSet<&str> = m.all_items().into_iter().filter_map(|i| i.identifierref.as_deref()).collect();
         for (_, r) in m.all_resources() {
             if r.href.is_some() {
                 continue;
@@ -121,11 +123,12 @@ pub static DEPENDENCY_RESOLVES: Rule = Rule {
     compat: Some((Severity::Warning, "LMSs ignore dependencies at run time; only the files go missing")),
     check: |ctx, sink| {
         let Some(m) = ctx.manifest else { return };
+        let index = m.resource_index();
         for (_, r) in m.all_resources() {
             for d in &r.dependencies {
                 match d.identifierref.as_deref() {
                     None => sink.at(&d.loc, "<dependency> has no identifierref", None),
-                    Some(id) if m.resource(id).is_none() => {
+                    Some(id) if index.get(id).is_none() => {
                         sink.at(&d.loc, format!("dependency {id:?} does not name any resource"), None)
                     }
                     Some(_) => {}
