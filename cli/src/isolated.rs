@@ -12,6 +12,9 @@ use anyhow::Context;
 use lms_workers::child::{ChildCommand, Deadline, run_child};
 use serde_json::Value;
 
+/// The environment variable that tells a child which process started it.
+pub const PARENT_PID_VAR: &str = "LMS_MEDIA_PARENT_PID";
+
 /// Time the child has to probe its input and say how long the programme is.
 const PROBE_TIME_LIMIT: Duration = Duration::from_secs(120);
 
@@ -49,7 +52,13 @@ pub fn run_isolated(
     let mut argv: Vec<OsString> = vec!["transcode".into()];
     argv.extend(args);
     argv.push("--child-events".into());
-    let command = ChildCommand { program, args: argv, time_limit: time_limit.unwrap_or(PROBE_TIME_LIMIT) };
+    let command = ChildCommand {
+        program,
+        args: argv,
+        time_limit: time_limit.unwrap_or(PROBE_TIME_LIMIT),
+        // The child checks it is still ours once it has asked to die with its parent (see transcode.rs).
+        env: vec![(PARENT_PID_VAR.to_owned(), std::process::id().to_string())],
+    };
     let mut result = None;
     let outcome = run_child(&command, &mut |line| {
         let Ok(event) = serde_json::from_str::<Value>(line) else { return Deadline::Keep };

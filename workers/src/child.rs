@@ -29,6 +29,8 @@ pub struct ChildCommand {
     pub args: Vec<OsString>,
     /// How long it may run before it is killed, unless the event handler extends it.
     pub time_limit: Duration,
+    /// Extra environment variables for the child.
+    pub env: Vec<(String, String)>,
 }
 
 /// What the caller's event handler says after each line.
@@ -75,6 +77,7 @@ pub fn run_child(command: &ChildCommand, on_line: &mut dyn FnMut(&str) -> Deadli
     let mut deadline = started + command.time_limit;
     let child = Command::new(&command.program)
         .args(&command.args)
+        .envs(command.env.iter().map(|(name, value)| (name, value)))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -155,7 +158,12 @@ mod tests {
 
     fn sh(script: &str, limit: Duration) -> ChildCommand {
         // A test-only shell: the wrapper itself never goes through one.
-        ChildCommand { program: "/bin/sh".into(), args: vec!["-c".into(), script.into()], time_limit: limit }
+        ChildCommand {
+            program: "/bin/sh".into(),
+            args: vec!["-c".into(), script.into()],
+            time_limit: limit,
+            env: Vec::new(),
+        }
     }
 
     #[test]

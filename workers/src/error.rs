@@ -24,8 +24,9 @@ pub enum Error {
         /// The path given.
         path: PathBuf,
     },
-    /// The path cannot be handed to FFmpeg (not UTF-8 or with a NUL byte).
-    #[error("{path} has a name that cannot be used (it must be valid UTF-8 without NUL bytes)")]
+    /// The path cannot be handed to FFmpeg (not UTF-8, or with a NUL byte or a `%`, which FFmpeg's segment
+    /// muxer reads as a number template).
+    #[error("{path} has a name that cannot be used (it must be valid UTF-8, without NUL bytes or '%')")]
     UnusablePath {
         /// The path given.
         path: PathBuf,

@@ -93,6 +93,10 @@ pub fn transcode(
     events: &mut dyn FnMut(TranscodeEvent),
 ) -> Result<TranscodeSummary, Error> {
     let started = Instant::now();
+    // FFmpeg's segment muxer takes the output folder as a UTF-8 file name template, where `%` means a number.
+    if request.output.to_str().is_none_or(|path| path.contains('%')) {
+        return Err(Error::UnusablePath { path: request.output.clone() });
+    }
     let report = probe(&request.input, &InputPolicy::default())?;
     let ladder = ladder_for(&report, request.rungs.as_deref());
     events(TranscodeEvent::Probed { duration_seconds: report.duration_seconds, ladder: ladder.clone() });
@@ -233,6 +237,7 @@ impl PartialDir {
             _ => PathBuf::from("."),
         };
         std::fs::create_dir_all(&parent).map_err(|source| Error::Write { path: parent.clone(), source })?;
+        sweep_dead_partials(&parent, &name);
         let path = parent.join(format!(".{name}.partial-{}", std::process::id()));
         if path.exists() {
             std::fs::remove_dir_all(&path).map_err(|source| Error::Write { path: path.clone(), source })?;
@@ -247,23 +252,57 @@ impl PartialDir {
         self.path.clone()
     }
 
-    /// Moves the finished ladder into place, replacing an older one.
+    /// Moves the finished ladder into place, replacing an older one in one atomic step: players never see a
+    /// missing or half-replaced ladder, and a kill at any moment leaves either ladder whole. The old one
+    /// lands in this build folder's place and is removed after (or swept later if the process dies first).
     fn publish(mut self) -> Result<(), Error> {
         let write_error = |path: &Path| {
             let path = path.to_owned();
             move |source| Error::Write { path, source }
         };
         if self.target.exists() {
-            let old = self.path.with_extension("old");
-            std::fs::rename(&self.target, &old).map_err(write_error(&self.target))?;
-            std::fs::rename(&self.path, &self.target).map_err(write_error(&self.target))?;
-            std::fs::remove_dir_all(&old).map_err(write_error(&old))?;
+            exchange(&self.path, &self.target).map_err(write_error(&self.target))?;
+            self.done = true;
+            std::fs::remove_dir_all(&self.path).map_err(write_error(&self.path))?;
         } else {
             std::fs::rename(&self.path, &self.target).map_err(write_error(&self.target))?;
+            self.done = true;
         }
-        self.done = true;
         Ok(())
     }
+}
+
+/// Removes build folders of `name` whose process no longer runs (interrupted with Ctrl-C, killed with its
+/// machine): they can never be finished, and each may hold gigabytes.
+fn sweep_dead_partials(parent: &Path, name: &str) {
+    let prefix = format!(".{name}.partial-");
+    let Ok(entries) = std::fs::read_dir(parent) else { return };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file_name.strip_prefix(&prefix).and_then(|rest| rest.parse::<libc::pid_t>().ok()) else {
+            continue;
+        };
+        // SAFETY: kill() with signal 0 only asks whether the process exists.
+        let gone =
+            unsafe { libc::kill(pid, 0) } != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Swaps two paths atomically (Linux `renameat2` with `RENAME_EXCHANGE`).
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = |path: &Path| {
+        std::ffi::CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "path holds a NUL byte"))
+    };
+    let (a, b) = (c_path(a)?, c_path(b)?);
+    // SAFETY: both are valid NUL-terminated paths that outlive the call; renameat2 touches no Rust memory.
+    let result =
+        unsafe { libc::renameat2(libc::AT_FDCWD, a.as_ptr(), libc::AT_FDCWD, b.as_ptr(), libc::RENAME_EXCHANGE) };
+    if result == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
 }
 
 impl Drop for PartialDir {

@@ -212,10 +212,17 @@ fn finished_or_failed(result: Result<TranscodeSummary, lms_workers::Error>) -> V
     }
 }
 
-/// A child whose parent died (Ctrl-C on the terminal, a killed worker) stops too.
+/// A child whose parent died (Ctrl-C on the terminal, a killed worker) stops too. The signal only covers
+/// deaths after it is asked for, so the parent's pid is then compared with the one it passed down: a parent
+/// that died during the child's start-up leaves the child adopted by another process.
 fn die_with_parent() {
     // SAFETY: prctl(PR_SET_PDEATHSIG) only sets a signal number on this process.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+    let expected = std::env::var(crate::isolated::PARENT_PID_VAR).ok().and_then(|pid| pid.parse::<libc::pid_t>().ok());
+    // SAFETY: getppid() has no preconditions.
+    if expected.is_some_and(|pid| pid != unsafe { libc::getppid() }) {
+        std::process::exit(2);
+    }
 }
 
 /// The progress bar on a terminal, JSON lines with `--json`, nothing in a pipe.

@@ -314,3 +314,31 @@ fn a_crashing_encode_fails_alone_and_is_cleaned_up() {
     assert!(!out.exists());
     assert_no_leftovers(&out);
 }
+
+/// Regression: sound led the picture by the x264 B-frame delay (45–62 ms), and the last frame was dropped.
+#[test]
+fn sound_and_picture_start_together_and_no_frame_is_lost() {
+    for name in ["fps-23.976.mp4", "lecture-slides-1080p30.mp4"] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = dir.path().join("ladder");
+        finished(name, &out, &["--rungs", "480"]);
+        let start = |track: &str| -> f64 {
+            ffprobe_track(&out.join(track), &["-show_entries", "stream=start_time"]).parse().expect("start time")
+        };
+        // The first AAC frame is encoder priming: the sound itself starts one frame (1024 samples) later.
+        let sound = start("audio") + 1024.0 / 48_000.0;
+        let picture = start("480p");
+        assert!((sound - picture).abs() < 0.005, "{name}: sound starts at {sound:.4} s, picture at {picture:.4} s");
+        let count = |path: &Path| -> u64 {
+            let output = Command::new("ffprobe")
+                .args(["-v", "error", "-select_streams", "v:0", "-count_frames"])
+                .args(["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
+                .arg(path)
+                .output()
+                .expect("ffprobe runs");
+            String::from_utf8_lossy(&output.stdout).trim().parse().expect("frame count")
+        };
+        let joined = joined_track(&out.join("480p"));
+        assert_eq!(count(&joined), count(&fixture(name)), "{name}: frames lost");
+    }
+}

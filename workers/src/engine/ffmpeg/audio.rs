@@ -36,10 +36,10 @@ pub(crate) struct AudioPipeline {
     source_time_base: Rational,
     /// The video stream's first timestamp, in this stream's time base: both start at zero together.
     start_pts: i64,
-    /// How far silence is padded: past any length the video can turn out to have.
-    pad_seconds: f64,
     /// Filtered frames not yet encoded: they wait for the video clock.
     pending: VecDeque<frame::Audio>,
+    /// How many samples every packet is moved on: the sound starts when the picture does.
+    shift: i64,
     /// Samples handed to the encoder so far.
     encoded_samples: i64,
     encoder: encoder::Audio,
@@ -50,7 +50,7 @@ impl AudioPipeline {
     pub(crate) fn new(
         stream: &ffmpeg_next::format::stream::Stream,
         video_start_seconds: f64,
-        expected_seconds: f64,
+        video_delay_seconds: f64,
         output_dir: &Path,
     ) -> Result<Self, Error> {
         let context = codec::Context::from_parameters(stream.parameters())
@@ -61,14 +61,20 @@ impl AudioPipeline {
         let writer = SegmentWriter::create(&output_dir.join("audio"), codec::Parameters::from(&encoder), time_base)?;
         let source_time_base = stream.time_base();
         let start_pts = (video_start_seconds * f64::from(source_time_base.invert())).round() as i64;
-        // Variable-rate video can end up to a frame or two past its stream's stated length.
-        let pad_seconds = expected_seconds + 2.0;
+        // Where the sound's first sample is shown. The picture's first frame is shown after the encoder's
+        // B-frame delay (the MP4 muxer shifts video by it); the sound is moved on by as much so they start
+        // together. AAC's priming frame, stamped before zero, sits just before that; when the video has no
+        // delay the track still starts at zero, since FFmpeg's HLS muxer cuts segments relative to the first
+        // timestamp and must cut the sound on the same 4-second marks as the picture.
+        // SAFETY: the encoder is open; initial_padding is only read.
+        let priming = i64::from(unsafe { (*encoder.as_ptr()).initial_padding });
+        let shift = ((video_delay_seconds * f64::from(SAMPLE_RATE)).round() as i64).max(priming);
         Ok(Self {
+            shift,
             decoder,
             graph: None,
             source_time_base,
             start_pts,
-            pad_seconds,
             pending: VecDeque::new(),
             encoded_samples: 0,
             encoder,
@@ -93,8 +99,17 @@ impl AudioPipeline {
             let mut source = graph.get("in").ok_or_else(missing_filter)?;
             source.source().flush().map_err(ffmpeg_error("flushing the audio filters"))?;
         }
-        self.drain_graph()?;
-        self.encode_pending(self.track_samples(video_seconds), true)?;
+        // After the end of the sound, `apad` gives silence for as long as it is asked: take it one frame at a
+        // time and encode as it comes, so padding an hour costs one frame of memory, not an hour of samples.
+        let limit = self.track_samples(video_seconds);
+        loop {
+            self.encode_pending(limit, false)?;
+            let queued: i64 = self.pending.iter().map(|frame| frame.samples() as i64).sum();
+            if self.encoded_samples + queued >= limit || !self.pull_frame()? {
+                break;
+            }
+        }
+        self.encode_pending(limit, true)?;
         self.encoder.send_eof().map_err(ffmpeg_error("flushing the AAC encoder"))?;
         self.drain_encoder()?;
         self.writer.finish()
@@ -118,7 +133,7 @@ impl AudioPipeline {
                 frame.set_pts(Some(self.encoded_samples));
                 self.encoded_samples += samples;
                 self.encoder.send_frame(&frame).map_err(ffmpeg_error("encoding audio"))?;
-                drain_encoder(&mut self.encoder, &mut self.writer)?;
+                drain_encoder(&mut self.encoder, &mut self.writer, self.shift)?;
             } else if last {
                 if room > 0 {
                     // A shorter last frame is allowed at the end of an AAC stream.
@@ -126,7 +141,7 @@ impl AudioPipeline {
                     frame.set_pts(Some(self.encoded_samples));
                     self.encoded_samples += room;
                     self.encoder.send_frame(&frame).map_err(ffmpeg_error("encoding audio"))?;
-                    drain_encoder(&mut self.encoder, &mut self.writer)?;
+                    drain_encoder(&mut self.encoder, &mut self.writer, self.shift)?;
                 }
                 self.pending.clear();
                 return Ok(());
@@ -158,21 +173,27 @@ impl AudioPipeline {
     }
 
     fn drain_graph(&mut self) -> Result<(), Error> {
-        let Some(graph) = self.graph.as_mut() else { return Ok(()) };
+        while self.pull_frame()? {}
+        Ok(())
+    }
+
+    /// Moves one filtered frame to the queue; false when the graph has none to give now.
+    fn pull_frame(&mut self) -> Result<bool, Error> {
+        let Some(graph) = self.graph.as_mut() else { return Ok(false) };
         let mut filtered = frame::Audio::empty();
-        loop {
-            let mut sink = graph.get("out").ok_or_else(missing_filter)?;
-            match sink.sink().frame(&mut filtered) {
-                Ok(()) => {}
-                Err(error) if again_or_eof(&error) => return Ok(()),
-                Err(source) => return Err(Error::Ffmpeg { step: "filtering audio", source }),
+        let mut sink = graph.get("out").ok_or_else(missing_filter)?;
+        match sink.sink().frame(&mut filtered) {
+            Ok(()) => {
+                self.pending.push_back(filtered);
+                Ok(true)
             }
-            self.pending.push_back(std::mem::replace(&mut filtered, frame::Audio::empty()));
+            Err(error) if again_or_eof(&error) => Ok(false),
+            Err(source) => Err(Error::Ffmpeg { step: "filtering audio", source }),
         }
     }
 
     fn drain_encoder(&mut self) -> Result<(), Error> {
-        drain_encoder(&mut self.encoder, &mut self.writer)
+        drain_encoder(&mut self.encoder, &mut self.writer, self.shift)
     }
 
     fn build_graph(&self, first: &frame::Audio) -> Result<filter::Graph, Error> {
@@ -198,11 +219,10 @@ impl AudioPipeline {
         let abuffersink = filter::find("abuffersink").ok_or_else(missing_filter)?;
         graph.add(&abuffer, "in", &args).map_err(ffmpeg_error("creating the audio filter source"))?;
         graph.add(&abuffersink, "out", "").map_err(ffmpeg_error("creating the audio sink"))?;
-        let pad = self.pad_seconds;
         let spec = format!(
             "[in]aresample={SAMPLE_RATE}:async=1:min_hard_comp=0.1:first_pts=0,\
              aformat=sample_fmts=fltp:sample_rates={SAMPLE_RATE}:channel_layouts=stereo,\
-             apad=whole_dur={pad:.6},asetnsamples=n={AAC_FRAME}:p=0[out]"
+             apad,asetnsamples=n={AAC_FRAME}:p=0[out]"
         );
         graph
             .output("in", 0)
@@ -231,19 +251,14 @@ fn describe_layout(layout: &ffi::AVChannelLayout) -> Option<String> {
     Some(name)
 }
 
-fn drain_encoder(encoder: &mut encoder::Audio, writer: &mut SegmentWriter) -> Result<(), Error> {
-    // AAC starts with a frame of encoder priming, stamped before zero. The track is moved to start at zero
-    // instead, so its segments are cut at the same 4-second marks as the video's (FFmpeg's HLS muxer cuts
-    // relative to the first timestamp); the sound then lags the picture by one AAC frame, 21 ms, well inside
-    // what viewers can notice (ITU-R BT.1359 puts detectability at 45 ms late).
-    // SAFETY: the encoder is open; initial_padding is only read.
-    let priming = i64::from(unsafe { (*encoder.as_ptr()).initial_padding });
+/// Writes the encoder's packets, moved on by `shift` samples (see [`AudioPipeline::new`]).
+fn drain_encoder(encoder: &mut encoder::Audio, writer: &mut SegmentWriter, shift: i64) -> Result<(), Error> {
     let mut packet = Packet::empty();
     loop {
         match encoder.receive_packet(&mut packet) {
             Ok(()) => {
-                packet.set_pts(packet.pts().map(|pts| pts + priming));
-                packet.set_dts(packet.dts().map(|dts| dts + priming));
+                packet.set_pts(packet.pts().map(|pts| pts + shift));
+                packet.set_dts(packet.dts().map(|dts| dts + shift));
                 writer.write(&mut packet)?;
             }
             Err(error) if again_or_eof(&error) => return Ok(()),

@@ -54,19 +54,21 @@ impl Engine for FfmpegEngine {
             Some(stream) if stream.parameters().medium() == media::Type::Audio => Some(audio::AudioPipeline::new(
                 &stream,
                 video_start,
-                total_seconds.unwrap_or(0.0),
+                video.presentation_delay_seconds(),
                 &request.output_dir,
             )?),
             _ => None,
         };
         let audio_index = audio.as_ref().and(probe.main_audio_stream);
 
-        let mut packet = Packet::empty();
         let mut last_report = 0.0;
         loop {
             if request.cancel.is_cancelled() {
                 return Err(Error::Cancelled);
             }
+            // A fresh packet each time: FFmpeg 5.1's reader blanks a reused packet without releasing its
+            // buffer, which leaked the whole compressed file over an encode.
+            let mut packet = Packet::empty();
             match packet.read(&mut source.input) {
                 Ok(()) => {}
                 Err(ffmpeg_next::Error::Eof) => break,

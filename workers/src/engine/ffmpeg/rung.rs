@@ -6,6 +6,8 @@
 //! run side by side with decoding, which keeps both cores busy.
 
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
@@ -23,10 +25,25 @@ use crate::engine::{EncodeSettings, EncodedTrack};
 /// Frames a rung may have waiting: enough to ride out x264's uneven pace, few enough to bound memory.
 const QUEUE_FRAMES: usize = 2;
 
-/// The engine's side of a rung thread.
+/// The engine's side of a rung thread. Dropping it without [`RungHandle::finish`] (an encode that failed)
+/// stops the thread without flushing and waits for it, so no thread writes into a build folder that is
+/// being removed.
 pub(crate) struct RungHandle {
     sender: Option<SyncSender<frame::Video>>,
     thread: Option<JoinHandle<Result<(Rung, EncodedTrack), Error>>>,
+    abort: Arc<AtomicBool>,
+    /// Frames x264 holds back for B-frames (its `has_b_frames`).
+    delay_frames: i32,
+}
+
+impl Drop for RungHandle {
+    fn drop(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            self.abort.store(true, Ordering::Relaxed);
+            self.sender = None;
+            let _ = thread.join();
+        }
+    }
 }
 
 impl RungHandle {
@@ -38,15 +55,31 @@ impl RungHandle {
         output_dir: &Path,
     ) -> Result<Self, Error> {
         let encoder = open_x264(rung, rate, settings)?;
+        // SAFETY: the encoder is open; has_b_frames is only read.
+        let delay_frames = unsafe { (*encoder.as_ptr()).has_b_frames };
         let writer =
             SegmentWriter::create(&output_dir.join(&rung.name), codec::Parameters::from(&encoder), rate.invert())?;
         let (sender, receiver) = sync_channel(QUEUE_FRAMES);
-        let worker = RungWorker { rung: rung.clone(), rate, encoder, writer, graph: None, next_idr: 0.0 };
+        let abort = Arc::new(AtomicBool::new(false));
+        let worker = RungWorker {
+            rung: rung.clone(),
+            rate,
+            encoder,
+            writer,
+            graph: None,
+            next_idr: 0.0,
+            abort: Arc::clone(&abort),
+        };
         let thread = std::thread::Builder::new()
             .name(format!("rung-{}", rung.name))
             .spawn(move || worker.run(receiver))
             .map_err(|source| Error::Write { path: output_dir.to_owned(), source })?;
-        Ok(Self { sender: Some(sender), thread: Some(thread) })
+        Ok(Self { sender: Some(sender), thread: Some(thread), abort, delay_frames })
+    }
+
+    /// Frames x264 holds back for B-frames: how late the first frame is shown.
+    pub(crate) fn delay_frames(&self) -> i32 {
+        self.delay_frames
     }
 
     /// Hands the rung a reference to `frame`. When the rung's thread has stopped, its error is returned.
@@ -102,17 +135,25 @@ struct RungWorker {
     graph: Option<filter::Graph>,
     /// The output time of the next IDR to force, in seconds.
     next_idr: f64,
+    /// Set when the encode failed elsewhere: stop without flushing.
+    abort: Arc<AtomicBool>,
 }
 
 impl RungWorker {
     fn run(mut self, frames: Receiver<frame::Video>) -> Result<(Rung, EncodedTrack), Error> {
         for frame in frames {
+            if self.abort.load(Ordering::Relaxed) {
+                return Err(Error::Cancelled);
+            }
             if self.graph.is_none() {
                 self.graph = Some(self.build_graph(&frame)?);
             }
             let mut source = self.graph.as_mut().and_then(|graph| graph.get("in")).ok_or_else(missing_filter)?;
             source.source().add(&frame).map_err(ffmpeg_error("scaling video"))?;
             self.drain_graph()?;
+        }
+        if self.abort.load(Ordering::Relaxed) {
+            return Err(Error::Cancelled);
         }
         if let Some(graph) = self.graph.as_mut() {
             let mut source = graph.get("in").ok_or_else(missing_filter)?;

@@ -30,6 +30,10 @@ pub(crate) struct VideoPipeline {
     output_rate: Rational,
     details: VideoDetails,
     rungs: Vec<RungHandle>,
+    /// Where the picture ends, in the source's time base: the last frame's time plus its duration.
+    end_pts: i64,
+    /// One frame at the output rate, in the source's time base: the duration of a frame that states none.
+    frame_ticks: i64,
     /// Frames handed to every rung.
     pub(crate) frames: u64,
 }
@@ -61,8 +65,17 @@ impl VideoPipeline {
             output_rate,
             details: details.clone(),
             rungs: encoders,
+            end_pts: 0,
+            frame_ticks: (f64::from(stream.time_base().invert()) / f64::from(output_rate)).round().max(1.0) as i64,
             frames: 0,
         })
+    }
+
+    /// How long after zero the first frame is shown: the encoders' B-frame delay, by which the MP4 muxer
+    /// shifts the picture.
+    pub(crate) fn presentation_delay_seconds(&self) -> f64 {
+        let frames = self.rungs.iter().map(RungHandle::delay_frames).max().unwrap_or(0);
+        f64::from(frames) / f64::from(self.output_rate)
     }
 
     /// The output timeline's seconds at the last encoded frame.
@@ -82,11 +95,13 @@ impl VideoPipeline {
         self.decoder.send_eof().map_err(ffmpeg_error("flushing the video decoder"))?;
         self.drain_decoder()?;
         if let Some(graph) = self.graph.as_mut() {
+            // Closing with the end time (not a plain flush) lets the `fps` filter emit the last frame for as
+            // long as it is shown: a plain flush drops it, and with it a final slide held for a minute.
             graph
                 .get("in")
                 .ok_or_else(missing_filter)?
                 .source()
-                .flush()
+                .close(self.end_pts)
                 .map_err(ffmpeg_error("flushing the video filters"))?;
         }
         self.drain_graph()?;
@@ -108,6 +123,13 @@ impl VideoPipeline {
             }
             let pts = decoded.timestamp().map(|pts| pts - self.start_pts);
             decoded.set_pts(pts);
+            if let Some(pts) = pts {
+                let duration = match decoded.packet().duration {
+                    duration if duration > 0 => duration,
+                    _ => self.frame_ticks,
+                };
+                self.end_pts = self.end_pts.max(pts + duration);
+            }
             self.graph
                 .as_mut()
                 .and_then(|graph| graph.get("in"))
@@ -194,10 +216,15 @@ fn missing_filter() -> Error {
 /// average, and for a variable-rate one (a screen recorder that idles) it is the busy rate, which keeps motion
 /// smooth where the average would halve it. It is not trusted when it is implausible (container time bases
 /// such as 1000/1 show up there) or when an interlaced source reports its field rate; then the average is
-/// used. Output never exceeds 60 fps, the highest rate HLS players are asked to decode.
+/// used. Output never exceeds 60 fps, the highest rate HLS players are asked to decode, and never falls
+/// below 10 fps: a sparse recording (an idle screen capture reports 0.5 fps) becomes 30 fps, repeating
+/// frames, which costs x264 almost nothing, instead of a slideshow for the rest of the lecture.
 fn output_frame_rate(stream: &ffmpeg_next::format::stream::Stream, interlaced: bool) -> Rational {
     const MAX_FPS: f64 = 60.0;
-    let plausible = |rate: Rational| rate.numerator() > 0 && rate.denominator() > 0 && f64::from(rate) <= MAX_FPS + 1.0;
+    const MIN_FPS: f64 = 10.0;
+    let plausible = |rate: Rational| {
+        rate.numerator() > 0 && rate.denominator() > 0 && (MIN_FPS..=MAX_FPS + 1.0).contains(&f64::from(rate))
+    };
     let (real, average) = (stream.rate(), stream.avg_frame_rate());
     let field_rate = interlaced && plausible(average) && f64::from(real) > f64::from(average) * 1.5;
     if plausible(real) && !field_rate {
