@@ -24,23 +24,40 @@ pub struct BatchItem {
     pub subtitles: Vec<SubtitleInput>,
 }
 
-/// Every video under `root` (recursively, hidden folders skipped), sorted by path.
-pub fn discover(root: &Path) -> Result<Vec<BatchItem>, Error> {
+/// Every video under `root` (recursively, hidden folders and `skip` left out), sorted by path.
+///
+/// A ladder goes to the video's path without its extension, unless that would collide: two videos with one
+/// name (`lecture.mp4`, `lecture.mov`), or a ladder folder that would hold another video's ladder
+/// (`intro.mp4` beside a folder `intro/`). Those keep their extension in the name (`lecture.mp4/`), so no
+/// ladder can overwrite or nest inside another. Pass the output folder as `skip` when it sits inside `root`,
+/// so a rerun does not take earlier ladders for lectures.
+pub fn discover(root: &Path, skip: Option<&Path>) -> Result<Vec<BatchItem>, Error> {
+    let skip = skip.and_then(|path| path.canonicalize().ok());
     let mut files = Vec::new();
-    collect_files(root, &mut files)?;
+    collect_files(root, skip.as_deref(), &mut files)?;
     files.sort();
-    let items = files
+    let videos: Vec<&PathBuf> = files.iter().filter(|path| has_video_extension(path)).collect();
+    let bare: Vec<PathBuf> =
+        videos.iter().map(|input| input.strip_prefix(root).unwrap_or(input).with_extension("")).collect();
+    let folders: std::collections::HashSet<&Path> =
+        bare.iter().flat_map(|relative| relative.ancestors().skip(1)).collect();
+    let items = videos
         .iter()
-        .filter(|path| has_video_extension(path))
-        .map(|input| {
-            let relative = input.strip_prefix(root).unwrap_or(input).with_extension("");
-            BatchItem { subtitles: subtitles_for(input, &files), relative, input: input.clone() }
+        .zip(&bare)
+        .map(|(input, relative)| {
+            let shared = bare.iter().filter(|other| *other == relative).count() > 1;
+            let relative = if shared || folders.contains(relative.as_path()) {
+                input.strip_prefix(root).unwrap_or(input).to_owned()
+            } else {
+                relative.clone()
+            };
+            BatchItem { subtitles: subtitles_for(input, &files), relative, input: (*input).clone() }
         })
         .collect();
     Ok(items)
 }
 
-fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), Error> {
+fn collect_files(dir: &Path, skip: Option<&Path>, files: &mut Vec<PathBuf>) -> Result<(), Error> {
     let entries = std::fs::read_dir(dir).map_err(|source| Error::Read { path: dir.to_owned(), source })?;
     for entry in entries {
         let entry = entry.map_err(|source| Error::Read { path: dir.to_owned(), source })?;
@@ -51,7 +68,10 @@ fn collect_files(dir: &Path, files: &mut Vec<PathBuf>) -> Result<(), Error> {
         // file_type() does not follow symlinks: a link loop cannot trap the walk.
         let kind = entry.file_type().map_err(|source| Error::Read { path: path.clone(), source })?;
         if kind.is_dir() {
-            collect_files(&path, files)?;
+            if skip.is_some_and(|skip| path.canonicalize().is_ok_and(|real| real == skip)) {
+                continue;
+            }
+            collect_files(&path, skip, files)?;
         } else if kind.is_file() {
             files.push(path);
         }
@@ -103,6 +123,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn colliding_and_nesting_ladders_keep_their_extension_and_the_output_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("intro")).unwrap();
+        std::fs::create_dir_all(root.join("ladders/old")).unwrap();
+        for name in ["lecture.mp4", "lecture.mov", "intro.mp4", "intro/part1.mp4", "solo.mp4", "ladders/old/init.mp4"] {
+            std::fs::write(root.join(name), b"x").unwrap();
+        }
+        let items = discover(root, Some(&root.join("ladders"))).unwrap();
+        let relative: Vec<_> = items.iter().map(|item| item.relative.to_string_lossy().into_owned()).collect();
+        assert_eq!(relative, ["intro/part1", "intro.mp4", "lecture.mov", "lecture.mp4", "solo"]);
+    }
+
+    #[test]
     fn videos_are_found_recursively_with_their_subtitles() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
@@ -119,7 +153,7 @@ mod tests {
         ] {
             std::fs::write(root.join(name), b"x").unwrap();
         }
-        let items = discover(root).unwrap();
+        let items = discover(root, None).unwrap();
         let inputs: Vec<_> = items.iter().map(|item| item.relative.to_string_lossy().into_owned()).collect();
         assert_eq!(inputs, ["intro", "week1/lecture", "week1/lecture2"]);
         let languages: Vec<_> = items[1].subtitles.iter().map(|s| s.language.as_str()).collect();

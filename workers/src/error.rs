@@ -237,15 +237,34 @@ impl Error {
 
     /// True when the file was read and refused: retrying will not help, the input has to change.
     pub fn is_rejection(&self) -> bool {
-        !matches!(
-            self,
+        match self {
+            Error::NotAFile { .. }
+            | Error::FileTooLarge { .. }
+            | Error::NotMedia { .. }
+            | Error::ReferenceFile { .. }
+            | Error::ContainerNotAllowed { .. }
+            | Error::CodecNotAllowed { .. }
+            | Error::TooManyStreams { .. }
+            | Error::PictureTooLarge { .. }
+            | Error::TooLong { .. }
+            | Error::NoVideo { .. }
+            | Error::Damaged { .. }
+            | Error::TimedOut { .. }
+            | Error::LadderInvalid { .. } => true,
+            // A subtitle file the user gave is refused; a packager that cannot read or write is a fault.
+            Error::Package { source } => matches!(
+                source,
+                lms_packager::PackagerError::SubtitleFile { .. } | lms_packager::PackagerError::SubtitleParse { .. }
+            ),
             Error::Read { .. }
-                | Error::UnusablePath { .. }
-                | Error::Write { .. }
-                | Error::Cancelled
-                | Error::Ffmpeg { .. }
-                | Error::ChildStart { .. }
-        )
+            | Error::UnusablePath { .. }
+            | Error::Write { .. }
+            | Error::Cancelled
+            | Error::ChildStart { .. }
+            | Error::ChildTimedOut { .. }
+            | Error::ChildCrashed { .. }
+            | Error::Ffmpeg { .. } => false,
+        }
     }
 }
 

@@ -63,7 +63,7 @@ pub fn run(args: BatchArgs) -> anyhow::Result<Outcome> {
     if !args.dir.is_dir() {
         bail!("{} is not a folder", args.dir.display());
     }
-    let items = discover(&args.dir).with_context(|| format!("listing {}", args.dir.display()))?;
+    let items = discover(&args.dir, Some(&args.output)).with_context(|| format!("listing {}", args.dir.display()))?;
     std::fs::create_dir_all(&args.output).with_context(|| format!("creating {}", args.output.display()))?;
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<(usize, FileResult)>> = Mutex::new(Vec::new());

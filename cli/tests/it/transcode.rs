@@ -342,3 +342,13 @@ fn sound_and_picture_start_together_and_no_frame_is_lost() {
         assert_eq!(count(&joined), count(&fixture(name)), "{name}: frames lost");
     }
 }
+
+/// Regression: one damaged stretch in the middle of a recording failed the whole transcode as an internal
+/// FFmpeg fault (exit 2). A few bad packets are skipped, as players do, and the ladder is still valid.
+#[test]
+fn damage_in_the_middle_of_a_recording_is_skipped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("ladder");
+    finished("corrupt-middle.mp4", &out, &["--rungs", "480"]);
+    validate(&out);
+}

@@ -20,7 +20,7 @@ use ffmpeg_next::{ChannelLayout, Dictionary, Packet, Rational, decoder, encoder,
 use lms_packager::ladder::AUDIO_BITRATE;
 
 use super::segmenter::SegmentWriter;
-use super::{again_or_eof, ffmpeg_error};
+use super::{DECODING_AUDIO, again_or_eof, ffmpeg_error};
 use crate::Error;
 use crate::engine::EncodedTrack;
 
@@ -85,7 +85,7 @@ impl AudioPipeline {
     /// Decodes a packet of the audio stream, and encodes the sound up to `video_seconds`, where the video
     /// has got to.
     pub(crate) fn push_packet(&mut self, packet: &Packet, video_seconds: f64) -> Result<(), Error> {
-        self.decoder.send_packet(packet).map_err(ffmpeg_error("decoding audio"))?;
+        self.decoder.send_packet(packet).map_err(ffmpeg_error(DECODING_AUDIO))?;
         self.drain_decoder()?;
         self.encode_pending(self.track_samples(video_seconds), false)
     }
@@ -159,7 +159,7 @@ impl AudioPipeline {
             match self.decoder.receive_frame(&mut decoded) {
                 Ok(()) => {}
                 Err(error) if again_or_eof(&error) => return Ok(()),
-                Err(source) => return Err(Error::Ffmpeg { step: "decoding audio", source }),
+                Err(source) => return Err(Error::Ffmpeg { step: DECODING_AUDIO, source }),
             }
             if self.graph.is_none() {
                 self.graph = Some(self.build_graph(&decoded)?);

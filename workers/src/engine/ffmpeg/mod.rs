@@ -62,6 +62,7 @@ impl Engine for FfmpegEngine {
         let audio_index = audio.as_ref().and(probe.main_audio_stream);
 
         let mut last_report = 0.0;
+        let mut bad_packets = 0;
         loop {
             if request.cancel.is_cancelled() {
                 return Err(Error::Cancelled);
@@ -72,6 +73,13 @@ impl Engine for FfmpegEngine {
             match packet.read(&mut source.input) {
                 Ok(()) => {}
                 Err(ffmpeg_next::Error::Eof) => break,
+                // The disk failed, not the file: worth another try.
+                Err(ffmpeg_next::Error::Other { errno }) if errno == libc::EIO => {
+                    return Err(Error::Read {
+                        path: request.source.clone(),
+                        source: std::io::Error::from_raw_os_error(errno),
+                    });
+                }
                 Err(source_error) => {
                     return Err(Error::Damaged {
                         path: request.source.clone(),
@@ -82,7 +90,7 @@ impl Engine for FfmpegEngine {
             }
             let index = packet.stream();
             if index == video_index {
-                video.push_packet(&packet)?;
+                tolerate(video.push_packet(&packet), &mut bad_packets, &request.source)?;
                 let encoded_seconds = video.encoded_seconds();
                 if encoded_seconds - last_report >= 0.5 {
                     last_report = encoded_seconds;
@@ -90,7 +98,7 @@ impl Engine for FfmpegEngine {
                 }
             } else if Some(index) == audio_index {
                 if let Some(audio) = audio.as_mut() {
-                    audio.push_packet(&packet, video.encoded_seconds())?;
+                    tolerate(audio.push_packet(&packet, video.encoded_seconds()), &mut bad_packets, &request.source)?;
                 }
             }
         }
@@ -105,6 +113,35 @@ impl Engine for FfmpegEngine {
         Ok(EncodedLadder { video: video_tracks, audio: audio_track })
     }
 }
+
+/// How many packets a decoder may refuse as invalid before the source counts as damaged: a few corrupt
+/// packets in a long recording are skipped (as players and the ffmpeg CLI do), a stream of them is not.
+const MAX_BAD_PACKETS: u32 = 100;
+
+/// Passes a decoder's refusal of one packet (decoders report damage with several codes, invalid data being
+/// only the commonest), counting it; past [`MAX_BAD_PACKETS`] the source is damaged. Errors of every other
+/// step (filters, encoders, writing) stand.
+fn tolerate(result: Result<(), Error>, bad_packets: &mut u32, path: &std::path::Path) -> Result<(), Error> {
+    match result {
+        Err(Error::Ffmpeg { source, step: step @ (DECODING_VIDEO | DECODING_AUDIO) }) => {
+            *bad_packets += 1;
+            if *bad_packets > MAX_BAD_PACKETS {
+                return Err(Error::Damaged {
+                    path: path.to_owned(),
+                    step: if step == DECODING_AUDIO { "decode the sound" } else { "decode the picture" },
+                    source,
+                });
+            }
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// The step names of decoding errors, which [`tolerate`] recognises.
+pub(crate) const DECODING_VIDEO: &str = "decoding video";
+/// See [`DECODING_VIDEO`].
+pub(crate) const DECODING_AUDIO: &str = "decoding audio";
 
 /// Whether an FFmpeg error only means "nothing more for now" or "nothing more at all".
 fn again_or_eof(error: &ffmpeg_next::Error) -> bool {

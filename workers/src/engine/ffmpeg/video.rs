@@ -14,7 +14,7 @@ use ffmpeg_next::{Packet, Rational, decoder, filter, frame};
 use lms_packager::Rung;
 
 use super::rung::RungHandle;
-use super::{again_or_eof, ffmpeg_error};
+use super::{DECODING_VIDEO, again_or_eof, ffmpeg_error};
 use crate::Error;
 use crate::engine::{EncodeSettings, EncodedTrack};
 use crate::probe::VideoDetails;
@@ -50,7 +50,18 @@ impl VideoPipeline {
             .map_err(ffmpeg_error("reading the video stream's parameters"))?;
         // Frame threads: decoding runs beside the encoders instead of before them.
         context.set_threading(threading::Config { kind: threading::Type::Frame, count: 0, ..Default::default() });
-        let decoder = context.decoder().video().map_err(ffmpeg_error("opening the video decoder"))?;
+        // The probe checked the declared size; the decoder also refuses a stream that grows past the policy's
+        // limit mid-way, before allocating such a picture.
+        let codec = ffmpeg_next::decoder::find(stream.parameters().id())
+            .ok_or(Error::Ffmpeg { step: "finding the video decoder", source: ffmpeg_next::Error::DecoderNotFound })?;
+        let max_side = u64::from(crate::probe::InputPolicy::default().max_side);
+        let mut options = ffmpeg_next::Dictionary::new();
+        options.set("max_pixels", &(max_side * max_side).to_string());
+        let decoder = context
+            .decoder()
+            .open_as_with(codec, options)
+            .and_then(|opened| opened.video())
+            .map_err(ffmpeg_error("opening the video decoder"))?;
         let output_rate = output_frame_rate(stream, details.scan.starts_with("interlaced"));
         let encoders = rungs
             .iter()
@@ -85,7 +96,7 @@ impl VideoPipeline {
 
     /// Decodes a packet of the video stream and encodes whatever frames it yields.
     pub(crate) fn push_packet(&mut self, packet: &Packet) -> Result<(), Error> {
-        self.decoder.send_packet(packet).map_err(ffmpeg_error("decoding video"))?;
+        self.decoder.send_packet(packet).map_err(ffmpeg_error(DECODING_VIDEO))?;
         self.drain_decoder()
     }
 
@@ -116,7 +127,7 @@ impl VideoPipeline {
             match self.decoder.receive_frame(&mut decoded) {
                 Ok(()) => {}
                 Err(error) if again_or_eof(&error) => return Ok(()),
-                Err(source) => return Err(Error::Ffmpeg { step: "decoding video", source }),
+                Err(source) => return Err(Error::Ffmpeg { step: DECODING_VIDEO, source }),
             }
             if self.graph.is_none() {
                 self.graph = Some(self.build_graph(&decoded)?);
