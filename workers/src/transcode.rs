@@ -208,17 +208,26 @@ fn language_name(tag: &str) -> String {
 /// Removes the hidden build folders of `target` left by transcodes that were killed (a crash or a time
 /// limit ends a child before it can clean up after itself).
 pub fn remove_abandoned_partials(target: &Path) -> Result<(), Error> {
-    let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else { return Ok(()) };
-    let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
-    let prefix = format!(".{}.partial-", name.to_string_lossy());
-    let Ok(entries) = std::fs::read_dir(parent) else { return Ok(()) };
-    for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(&prefix) {
-            let path = entry.path();
-            std::fs::remove_dir_all(&path).map_err(|source| Error::Write { path, source })?;
-        }
+    for (path, _) in build_folders(target) {
+        std::fs::remove_dir_all(&path).map_err(|source| Error::Write { path, source })?;
     }
     Ok(())
+}
+
+/// The hidden build folders of `target` (`.NAME.partial-PID`), with the process id in each name.
+fn build_folders(target: &Path) -> Vec<(PathBuf, Option<libc::pid_t>)> {
+    let (Some(parent), Some(name)) = (target.parent(), target.file_name()) else { return Vec::new() };
+    let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
+    let prefix = format!(".{}.partial-", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(parent) else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            let pid = file_name.strip_prefix(&prefix)?.parse::<libc::pid_t>().ok();
+            Some((entry.path(), pid))
+        })
+        .collect()
 }
 
 /// The hidden folder a ladder is built in; removed on drop unless published or kept.
@@ -237,7 +246,7 @@ impl PartialDir {
             _ => PathBuf::from("."),
         };
         std::fs::create_dir_all(&parent).map_err(|source| Error::Write { path: parent.clone(), source })?;
-        sweep_dead_partials(&parent, &name);
+        sweep_dead_partials(target);
         let path = parent.join(format!(".{name}.partial-{}", std::process::id()));
         if path.exists() {
             std::fs::remove_dir_all(&path).map_err(|source| Error::Write { path: path.clone(), source })?;
@@ -274,19 +283,14 @@ impl PartialDir {
 
 /// Removes build folders of `name` whose process no longer runs (interrupted with Ctrl-C, killed with its
 /// machine): they can never be finished, and each may hold gigabytes.
-fn sweep_dead_partials(parent: &Path, name: &str) {
-    let prefix = format!(".{name}.partial-");
-    let Ok(entries) = std::fs::read_dir(parent) else { return };
-    for entry in entries.flatten() {
-        let file_name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = file_name.strip_prefix(&prefix).and_then(|rest| rest.parse::<libc::pid_t>().ok()) else {
-            continue;
-        };
+fn sweep_dead_partials(target: &Path) {
+    for (path, pid) in build_folders(target) {
+        let Some(pid) = pid else { continue };
         // SAFETY: kill() with signal 0 only asks whether the process exists.
         let gone =
             unsafe { libc::kill(pid, 0) } != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
         if gone {
-            let _ = std::fs::remove_dir_all(entry.path());
+            let _ = std::fs::remove_dir_all(path);
         }
     }
 }
