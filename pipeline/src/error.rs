@@ -48,6 +48,23 @@ pub enum PipelineError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A database statement failed.
+    #[error("database {operation} failed")]
+    Database {
+        /// What the statement was for.
+        operation: &'static str,
+        /// sqlx's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The message queue failed.
+    #[error("queue {operation} failed: {reason}")]
+    Queue {
+        /// What was being done (`publish`, `consume`, `connect`).
+        operation: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 impl PipelineError {
@@ -59,6 +76,8 @@ impl PipelineError {
             PipelineError::Config { .. } => "invalid-config",
             PipelineError::Local { .. } => "local-storage-failed",
             PipelineError::S3 { .. } => "s3-failed",
+            PipelineError::Database { .. } => "database-failed",
+            PipelineError::Queue { .. } => "queue-failed",
         }
     }
 
@@ -67,7 +86,7 @@ impl PipelineError {
     pub fn is_retryable(&self) -> bool {
         match self {
             PipelineError::S3 { transient, .. } => *transient,
-            PipelineError::Local { .. } => true,
+            PipelineError::Local { .. } | PipelineError::Database { .. } | PipelineError::Queue { .. } => true,
             _ => false,
         }
     }

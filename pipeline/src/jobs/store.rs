@@ -1,0 +1,556 @@
+//! The job store: every change of a job's state, as one SQL statement or one transaction.
+
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Row};
+
+use crate::PipelineError;
+use crate::job::{SubtitleRef, TRANSCODE_JOB_KIND, TranscodeJob};
+use crate::jobs::record::{JobRecord, JobState, NewJob};
+use crate::jobs::schema;
+
+/// How often and how patiently a job is tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts before a job is dead.
+    pub max_attempts: u32,
+    /// Wait before the second attempt; doubled for each later one.
+    pub first_backoff: Duration,
+    /// The longest wait between attempts.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { max_attempts: 3, first_backoff: Duration::from_secs(10), max_backoff: Duration::from_secs(600) }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after attempt `attempt` failed.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let doublings = attempt.saturating_sub(1).min(20);
+        self.first_backoff.saturating_mul(1 << doublings).min(self.max_backoff)
+    }
+}
+
+/// The answer to a worker that asks for a delivered job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// The attempt is the worker's until its lease runs out.
+    Granted(Box<JobRecord>),
+    /// The message is out of date (a duplicate, an older attempt, a finished job): drop it.
+    Stale {
+        /// Why, for the log.
+        reason: String,
+    },
+}
+
+/// Why an attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Stable code (`input-rejected`, `encode-crashed`, `worker-lost`, …).
+    pub code: String,
+    /// In words, with causes.
+    pub message: String,
+    /// Whether another attempt may succeed. A refused source is not retried.
+    pub retryable: bool,
+}
+
+/// What became of a job after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureOutcome {
+    /// Queued again; the message is published after the backoff.
+    Retrying {
+        /// When the next attempt may start (Unix milliseconds).
+        at_ms: i64,
+    },
+    /// It used its attempts, or its source was refused: kept in a final state.
+    Final(JobState),
+    /// The caller no longer holds the attempt; nothing was changed.
+    Fenced,
+}
+
+/// A message waiting in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxMessage {
+    /// The outbox row.
+    pub id: String,
+    /// The job it is about.
+    pub job_id: String,
+    /// The message body ([`TranscodeJob`] JSON).
+    pub payload: Vec<u8>,
+}
+
+/// The jobs table and its outbox.
+#[derive(Debug, Clone)]
+pub struct JobStore {
+    pool: AnyPool,
+    policy: RetryPolicy,
+}
+
+/// Current time in Unix milliseconds.
+pub(crate) fn now_ms() -> i64 {
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn db_error(operation: &'static str) -> impl FnOnce(sqlx::Error) -> PipelineError {
+    move |source| PipelineError::Database { operation, source }
+}
+
+const JOB_COLUMNS: &str = "id, tenant_id, state, attempt, max_attempts, lease_owner, lease_until, progress, \
+     source_key, source_name, subtitles, ladder_prefix, published_attempt, error_code, error_message, created_at, \
+     updated_at";
+
+impl JobStore {
+    /// Connects to `url` (`sqlite:///path/jobs.db?mode=rwc` or `postgres://…`) and creates the tables that are
+    /// missing.
+    pub async fn connect(url: &str, policy: RetryPolicy) -> Result<Self, PipelineError> {
+        sqlx::any::install_default_drivers();
+        let sqlite = url.starts_with("sqlite:");
+        let pool = AnyPoolOptions::new()
+            // SQLite takes one writer at a time; a small pool avoids "database is locked" storms.
+            .max_connections(if sqlite { 4 } else { 10 })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    if sqlite {
+                        // Readers never wait for the writer, and writers wait for each other instead of failing.
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *connection).await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *connection).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await
+            .map_err(db_error("connect"))?;
+        let store = Self { pool, policy };
+        for statement in schema::STATEMENTS {
+            sqlx::query(statement).execute(&store.pool).await.map_err(db_error("migrate"))?;
+        }
+        Ok(store)
+    }
+
+    /// The retry policy in force.
+    pub fn policy(&self) -> RetryPolicy {
+        self.policy
+    }
+
+    /// Checks the database answers, for readiness probes.
+    pub async fn ping(&self) -> Result<(), PipelineError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_error("ping"))?;
+        Ok(())
+    }
+
+    /// Creates a queued job and its first message, in one transaction.
+    pub async fn create(&self, job: &NewJob) -> Result<JobRecord, PipelineError> {
+        let now = now_ms();
+        let subtitles = serde_json::to_string(&job.subtitles).unwrap_or_else(|_| "[]".into());
+        let mut transaction = self.pool.begin().await.map_err(db_error("begin"))?;
+        sqlx::query(
+            "INSERT INTO jobs (id, tenant_id, state, attempt, max_attempts, requeues, progress, source_key, \
+             source_name, subtitles, created_at, updated_at) VALUES ($1, $2, 'queued', 0, $3, 0, 0, $4, $5, $6, $7, $7)",
+        )
+        .bind(&job.id)
+        .bind(&job.tenant_id)
+        .bind(i64::from(self.policy.max_attempts))
+        .bind(&job.source_key)
+        .bind(&job.source_name)
+        .bind(subtitles)
+        .bind(now)
+        .execute(&mut *transaction)
+        .await
+        .map_err(db_error("insert job"))?;
+        let message = TranscodeJob {
+            kind: TRANSCODE_JOB_KIND.into(),
+            job_id: job.id.clone(),
+            tenant_id: job.tenant_id.clone(),
+            attempt: 1,
+            source: job.source_key.clone(),
+            subtitles: job.subtitles.clone(),
+        };
+        insert_outbox(&mut transaction, &message, now).await?;
+        transaction.commit().await.map_err(db_error("commit"))?;
+        self.find(&job.id).await?.ok_or_else(|| PipelineError::InvalidJob { reason: "created job vanished".into() })
+    }
+
+    /// A job of `tenant`, or `None` when it does not exist or belongs to another tenant.
+    pub async fn get(&self, tenant: &str, id: &str) -> Result<Option<JobRecord>, PipelineError> {
+        let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND tenant_id = $2"))
+            .bind(id)
+            .bind(tenant)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error("select job"))?;
+        row.as_ref().map(record_from_row).transpose()
+    }
+
+    /// A job, whatever its tenant: for workers, which act for every tenant.
+    pub async fn find(&self, id: &str) -> Result<Option<JobRecord>, PipelineError> {
+        let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error("select job"))?;
+        row.as_ref().map(record_from_row).transpose()
+    }
+
+    /// Starts the attempt `message` announces, for `worker`, with a lease of `lease`.
+    pub async fn claim(&self, message: &TranscodeJob, worker: &str, lease: Duration) -> Result<Claim, PipelineError> {
+        let now = now_ms();
+        let claimed = sqlx::query(
+            "UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_owner = $1, lease_until = $2, \
+             progress = 0, updated_at = $3 WHERE id = $4 AND state = 'queued' AND attempt + 1 = $5",
+        )
+        .bind(worker)
+        .bind(now.saturating_add(millis(lease)))
+        .bind(now)
+        .bind(&message.job_id)
+        .bind(i64::from(message.attempt))
+        .execute(&self.pool)
+        .await
+        .map_err(db_error("claim job"))?;
+        let record = self.find(&message.job_id).await?;
+        match record {
+            Some(record) if claimed.rows_affected() == 1 => Ok(Claim::Granted(Box::new(record))),
+            Some(record) => Ok(Claim::Stale {
+                reason: format!(
+                    "job {} is {} at attempt {} (message for attempt {})",
+                    record.id,
+                    record.state.as_str(),
+                    record.attempt,
+                    message.attempt
+                ),
+            }),
+            None => Ok(Claim::Stale { reason: format!("job {} does not exist", message.job_id) }),
+        }
+    }
+
+    /// Extends the lease of `worker` on `attempt` and records its progress. False when the worker no longer
+    /// holds the attempt: it must stop and publish nothing.
+    pub async fn renew(
+        &self,
+        id: &str,
+        attempt: u32,
+        worker: &str,
+        lease: Duration,
+        progress: f64,
+    ) -> Result<bool, PipelineError> {
+        let now = now_ms();
+        let renewed = sqlx::query(
+            "UPDATE jobs SET lease_until = $1, progress = $2, updated_at = $3 \
+             WHERE id = $4 AND attempt = $5 AND lease_owner = $6 AND state = 'running'",
+        )
+        .bind(now.saturating_add(millis(lease)))
+        .bind(progress.clamp(0.0, 1.0))
+        .bind(now)
+        .bind(id)
+        .bind(i64::from(attempt))
+        .bind(worker)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error("renew lease"))?;
+        Ok(renewed.rows_affected() == 1)
+    }
+
+    /// Points the job at the ladder `attempt` published under `prefix`. False when the worker was fenced out:
+    /// its prefix must not be used.
+    pub async fn mark_published(
+        &self,
+        id: &str,
+        attempt: u32,
+        worker: &str,
+        prefix: &str,
+    ) -> Result<bool, PipelineError> {
+        let published = sqlx::query(
+            "UPDATE jobs SET state = 'published', ladder_prefix = $1, published_attempt = $2, progress = 1, \
+             lease_owner = NULL, lease_until = NULL, error_code = NULL, error_message = NULL, updated_at = $3 \
+             WHERE id = $4 AND attempt = $2 AND lease_owner = $5 AND state = 'running'",
+        )
+        .bind(prefix)
+        .bind(i64::from(attempt))
+        .bind(now_ms())
+        .bind(id)
+        .bind(worker)
+        .execute(&self.pool)
+        .await
+        .map_err(db_error("publish job"))?;
+        Ok(published.rows_affected() == 1)
+    }
+
+    /// Records that `attempt` failed: the job is queued again after a backoff, or kept as dead or rejected.
+    pub async fn fail(
+        &self,
+        id: &str,
+        attempt: u32,
+        worker: &str,
+        failure: &Failure,
+    ) -> Result<FailureOutcome, PipelineError> {
+        let mut transaction = self.pool.begin().await.map_err(db_error("begin"))?;
+        let row = sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND attempt = $2 AND lease_owner = $3 AND state = 'running'"
+        ))
+        .bind(id)
+        .bind(i64::from(attempt))
+        .bind(worker)
+        .fetch_optional(&mut *transaction)
+        .await
+        .map_err(db_error("select job"))?;
+        let Some(record) = row.as_ref().map(record_from_row).transpose()? else {
+            return Ok(FailureOutcome::Fenced);
+        };
+        let now = now_ms();
+        let retry = failure.retryable && record.attempt < record.max_attempts;
+        let (state, outcome) = if retry {
+            let at_ms = now.saturating_add(millis(self.policy.backoff(record.attempt)));
+            (JobState::Queued, FailureOutcome::Retrying { at_ms })
+        } else if failure.retryable {
+            (JobState::Dead, FailureOutcome::Final(JobState::Dead))
+        } else {
+            (JobState::Rejected, FailureOutcome::Final(JobState::Rejected))
+        };
+        let changed = sqlx::query(
+            "UPDATE jobs SET state = $1, lease_owner = NULL, lease_until = NULL, error_code = $2, \
+             error_message = $3, updated_at = $4 WHERE id = $5 AND attempt = $6 AND lease_owner = $7 AND state = 'running'",
+        )
+        .bind(state.as_str())
+        .bind(&failure.code)
+        .bind(&failure.message)
+        .bind(now)
+        .bind(id)
+        .bind(i64::from(attempt))
+        .bind(worker)
+        .execute(&mut *transaction)
+        .await
+        .map_err(db_error("fail job"))?;
+        if changed.rows_affected() != 1 {
+            return Ok(FailureOutcome::Fenced);
+        }
+        if let FailureOutcome::Retrying { at_ms } = outcome {
+            insert_outbox(&mut transaction, &next_message(&record), at_ms).await?;
+        }
+        transaction.commit().await.map_err(db_error("commit"))?;
+        Ok(outcome)
+    }
+
+    /// Ends every attempt whose lease ran out (its worker died or lost the database) as a retryable
+    /// failure. Returns the jobs it touched.
+    pub async fn reap_expired_leases(&self) -> Result<Vec<(String, FailureOutcome)>, PipelineError> {
+        let rows = sqlx::query(
+            "SELECT id, attempt, lease_owner FROM jobs WHERE state = 'running' AND lease_until < $1 LIMIT 100",
+        )
+        .bind(now_ms())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error("select expired leases"))?;
+        let failure = Failure {
+            code: "worker-lost".into(),
+            message: "the worker's lease ran out: it stopped, or lost the database, before finishing".into(),
+            retryable: true,
+        };
+        let mut reaped = Vec::new();
+        for row in rows {
+            let id: String = row.try_get("id").map_err(db_error("read row"))?;
+            let attempt = read_u32(&row, "attempt")?;
+            let owner: Option<String> = row.try_get("lease_owner").map_err(db_error("read row"))?;
+            let outcome = self.fail(&id, attempt, owner.as_deref().unwrap_or_default(), &failure).await?;
+            if outcome != FailureOutcome::Fenced {
+                reaped.push((id, outcome));
+            }
+        }
+        Ok(reaped)
+    }
+
+    /// Publishes again the message of every queued job that has none waiting in the outbox and has not
+    /// changed for `older_than`: after a restart with the in-process queue, whose messages died with the
+    /// process, or when a message was dead-lettered by the broker. Duplicates are harmless: the claim takes
+    /// one and drops the rest.
+    pub async fn requeue_stale(&self, older_than: Duration) -> Result<usize, PipelineError> {
+        let now = now_ms();
+        let rows = sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE state = 'queued' AND updated_at <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.job_id = jobs.id) LIMIT 1000"
+        ))
+        .bind(now.saturating_sub(millis(older_than)))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error("select stale jobs"))?;
+        let mut requeued = 0;
+        for row in &rows {
+            let record = record_from_row(row)?;
+            let mut transaction = self.pool.begin().await.map_err(db_error("begin"))?;
+            sqlx::query("UPDATE jobs SET requeues = requeues + 1, updated_at = $1 WHERE id = $2 AND state = 'queued'")
+                .bind(now)
+                .bind(&record.id)
+                .execute(&mut *transaction)
+                .await
+                .map_err(db_error("requeue job"))?;
+            insert_outbox(&mut transaction, &next_message(&record), now).await?;
+            transaction.commit().await.map_err(db_error("commit"))?;
+            requeued += 1;
+        }
+        Ok(requeued)
+    }
+
+    /// Gives a dead or rejected job of `tenant` a fresh set of attempts. `None` when there is no such job;
+    /// the record unchanged when it is not in a state to replay.
+    pub async fn replay(&self, tenant: &str, id: &str) -> Result<Option<JobRecord>, PipelineError> {
+        let Some(record) = self.get(tenant, id).await? else { return Ok(None) };
+        if !matches!(record.state, JobState::Dead | JobState::Rejected) {
+            return Ok(Some(record));
+        }
+        let now = now_ms();
+        let mut transaction = self.pool.begin().await.map_err(db_error("begin"))?;
+        let changed = sqlx::query(
+            "UPDATE jobs SET state = 'queued', max_attempts = attempt + $1, progress = 0, updated_at = $2 \
+             WHERE id = $3 AND tenant_id = $4 AND state IN ('dead', 'rejected')",
+        )
+        .bind(i64::from(self.policy.max_attempts))
+        .bind(now)
+        .bind(id)
+        .bind(tenant)
+        .execute(&mut *transaction)
+        .await
+        .map_err(db_error("replay job"))?;
+        if changed.rows_affected() == 1 {
+            insert_outbox(&mut transaction, &next_message(&record), now).await?;
+        }
+        transaction.commit().await.map_err(db_error("commit"))?;
+        self.get(tenant, id).await
+    }
+
+    /// Outbox messages due now, oldest first.
+    pub async fn due_outbox(&self, limit: u32) -> Result<Vec<OutboxMessage>, PipelineError> {
+        let rows = sqlx::query(
+            "SELECT id, job_id, payload FROM outbox WHERE available_at <= $1 ORDER BY available_at, created_at LIMIT $2",
+        )
+        .bind(now_ms())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_error("select outbox"))?;
+        rows.iter()
+            .map(|row| {
+                let payload: String = row.try_get("payload").map_err(db_error("read row"))?;
+                Ok(OutboxMessage {
+                    id: row.try_get("id").map_err(db_error("read row"))?,
+                    job_id: row.try_get("job_id").map_err(db_error("read row"))?,
+                    payload: payload.into_bytes(),
+                })
+            })
+            .collect()
+    }
+
+    /// Removes an outbox row once its message is confirmed.
+    pub async fn delete_outbox(&self, id: &str) -> Result<(), PipelineError> {
+        sqlx::query("DELETE FROM outbox WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(db_error("delete outbox"))?;
+        Ok(())
+    }
+
+    /// How many jobs are in each state, every state listed.
+    pub async fn count_by_state(&self) -> Result<Vec<(JobState, u64)>, PipelineError> {
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error("count jobs"))?;
+        let mut counts: Vec<(JobState, u64)> = JobState::ALL.iter().map(|state| (*state, 0)).collect();
+        for row in rows {
+            let state: String = row.try_get("state").map_err(db_error("read row"))?;
+            let count: i64 = row.try_get("n").map_err(db_error("read row"))?;
+            if let Some(slot) = counts.iter_mut().find(|(known, _)| known.as_str() == state) {
+                slot.1 = u64::try_from(count).unwrap_or(0);
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Messages waiting in the outbox (due or not).
+    pub async fn outbox_len(&self) -> Result<u64, PipelineError> {
+        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM outbox")
+            .fetch_one(&self.pool)
+            .await
+            .and_then(|row| row.try_get("n"))
+            .map_err(db_error("count outbox"))?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    }
+}
+
+/// The message for the attempt after the record's current one.
+fn next_message(record: &JobRecord) -> TranscodeJob {
+    TranscodeJob {
+        kind: TRANSCODE_JOB_KIND.into(),
+        job_id: record.id.clone(),
+        tenant_id: record.tenant_id.clone(),
+        attempt: record.attempt + 1,
+        source: record.source_key.clone(),
+        subtitles: record.subtitles.clone(),
+    }
+}
+
+async fn insert_outbox(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    message: &TranscodeJob,
+    available_at: i64,
+) -> Result<(), PipelineError> {
+    let payload = String::from_utf8(message.to_json()).unwrap_or_default();
+    sqlx::query("INSERT INTO outbox (id, job_id, payload, available_at, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(&message.job_id)
+        .bind(payload)
+        .bind(available_at)
+        .bind(now_ms())
+        .execute(&mut **transaction)
+        .await
+        .map_err(db_error("insert outbox"))?;
+    Ok(())
+}
+
+fn read_u32(row: &AnyRow, column: &'static str) -> Result<u32, PipelineError> {
+    let value: i64 = row.try_get(column).map_err(db_error("read row"))?;
+    u32::try_from(value).map_err(|_| PipelineError::InvalidJob { reason: format!("{column} {value} out of range") })
+}
+
+fn record_from_row(row: &AnyRow) -> Result<JobRecord, PipelineError> {
+    let get_text = |column: &'static str| -> Result<String, PipelineError> {
+        row.try_get::<String, _>(column).map_err(db_error("read row"))
+    };
+    let get_optional_text = |column: &'static str| -> Result<Option<String>, PipelineError> {
+        row.try_get::<Option<String>, _>(column).map_err(db_error("read row"))
+    };
+    let state_text = get_text("state")?;
+    let state = JobState::parse(&state_text)
+        .ok_or_else(|| PipelineError::InvalidJob { reason: format!("unknown job state {state_text:?}") })?;
+    let subtitles: Vec<SubtitleRef> = serde_json::from_str(&get_text("subtitles")?)
+        .map_err(|error| PipelineError::InvalidJob { reason: format!("stored subtitles: {error}") })?;
+    let published_attempt: Option<i64> = row.try_get("published_attempt").map_err(db_error("read row"))?;
+    Ok(JobRecord {
+        id: get_text("id")?,
+        tenant_id: get_text("tenant_id")?,
+        state,
+        attempt: read_u32(row, "attempt")?,
+        max_attempts: read_u32(row, "max_attempts")?,
+        lease_owner: get_optional_text("lease_owner")?,
+        lease_until_ms: row.try_get("lease_until").map_err(db_error("read row"))?,
+        progress: row.try_get("progress").map_err(db_error("read row"))?,
+        source_key: get_text("source_key")?,
+        source_name: get_text("source_name")?,
+        subtitles,
+        ladder_prefix: get_optional_text("ladder_prefix")?,
+        published_attempt: published_attempt.and_then(|attempt| u32::try_from(attempt).ok()),
+        error_code: get_optional_text("error_code")?,
+        error_message: get_optional_text("error_message")?,
+        created_at_ms: row.try_get("created_at").map_err(db_error("read row"))?,
+        updated_at_ms: row.try_get("updated_at").map_err(db_error("read row"))?,
+    })
+}

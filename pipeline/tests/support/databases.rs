@@ -1,0 +1,44 @@
+//! Fresh databases for tests: a SQLite file in a temporary folder, and a new PostgreSQL database on the
+//! server `scripts/setup` runs on loopback (`LMS_MEDIA_TEST_DATABASE_URL` overrides where). The PostgreSQL
+//! run fails, not skips, when the server is missing: scripts/test starts it.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use sqlx::Connection;
+
+/// The server and database tests connect to first, to create their own.
+pub fn postgres_admin_url() -> String {
+    std::env::var("LMS_MEDIA_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://lms_media:lms_media@127.0.0.1:5432/lms_media_test".into())
+}
+
+/// A database that lives as long as the value.
+pub struct TestDatabase {
+    pub url: String,
+    pub kind: &'static str,
+    _folder: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    pub fn sqlite() -> Self {
+        let folder = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", folder.path().join("jobs.db").display());
+        Self { url, kind: "sqlite", _folder: Some(folder) }
+    }
+
+    pub async fn postgres() -> Self {
+        let admin = postgres_admin_url();
+        let name = format!("lms_media_t_{}", uuid::Uuid::new_v4().simple());
+        let mut connection = sqlx::PgConnection::connect(&admin)
+            .await
+            .unwrap_or_else(|error| panic!("PostgreSQL at {admin} is not reachable ({error}): run scripts/setup"));
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut connection).await.unwrap();
+        let base = admin.rsplit_once('/').map(|(base, _)| base.to_owned()).unwrap();
+        Self { url: format!("{base}/{name}"), kind: "postgres", _folder: None }
+    }
+
+    /// Both kinds, for tests that must pass on each.
+    pub async fn both() -> Vec<Self> {
+        vec![Self::sqlite(), Self::postgres().await]
+    }
+}
