@@ -46,6 +46,7 @@ pub fn run_isolated(
     output: &std::path::Path,
     args: Vec<OsString>,
     time_limit: Option<Duration>,
+    cancel: Option<lms_workers::engine::CancelFlag>,
     on_event: &mut dyn FnMut(&Value),
 ) -> anyhow::Result<ChildResult> {
     let program = std::env::current_exe().context("finding the lms-media binary to run the encode in")?;
@@ -58,6 +59,7 @@ pub fn run_isolated(
         time_limit: time_limit.unwrap_or(PROBE_TIME_LIMIT),
         // The child checks it is still ours once it has asked to die with its parent (see transcode.rs).
         env: vec![(PARENT_PID_VAR.to_owned(), std::process::id().to_string())],
+        cancel,
     };
     let mut result = None;
     let outcome = run_child(&command, &mut |line| {
@@ -85,7 +87,7 @@ pub fn run_isolated(
         (Ok(exit), None) => {
             lms_workers::Error::ChildCrashed { status: exit.status.to_string(), stderr_tail: exit.stderr_tail }
         }
-        (Err(error @ lms_workers::Error::ChildTimedOut { .. }), _) => error,
+        (Err(error @ (lms_workers::Error::ChildTimedOut { .. } | lms_workers::Error::Cancelled)), _) => error,
         (Err(error), _) => return Err(error).context("running the encode process"),
     };
     lms_workers::transcode::remove_abandoned_partials(output)

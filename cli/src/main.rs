@@ -35,6 +35,10 @@ enum Command {
     /// Validate HLS ladders.
     #[command(subcommand)]
     Hls(commands::hls::HlsCommand),
+    /// Run the API with its relay (and, embedded, its workers): uploads in, ladders out.
+    Serve(Box<commands::serve::ServeArgs>),
+    /// Consume transcode jobs from the queue and publish their ladders.
+    Worker(Box<commands::worker::WorkerArgs>),
 }
 
 /// What a subcommand concluded, when it did its work.
@@ -54,6 +58,8 @@ fn main() -> ExitCode {
         Command::Hls(command) => commands::hls::run(command),
         Command::Transcode(args) => commands::transcode::run(args),
         Command::Batch(args) => commands::batch::run(args),
+        Command::Serve(args) => commands::serve::run(*args),
+        Command::Worker(args) => commands::worker::run(*args),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

@@ -31,6 +31,8 @@ pub struct ChildCommand {
     pub time_limit: Duration,
     /// Extra environment variables for the child.
     pub env: Vec<(String, String)>,
+    /// Kills the child when set (the worker lost its lease, or is shutting down).
+    pub cancel: Option<crate::engine::CancelFlag>,
 }
 
 /// What the caller's event handler says after each line.
@@ -118,13 +120,20 @@ pub fn run_child(command: &ChildCommand, on_line: &mut dyn FnMut(&str) -> Deadli
 
     loop {
         let now = Instant::now();
+        if command.cancel.as_ref().is_some_and(|cancel| cancel.is_cancelled()) {
+            drop(child);
+            let _ = stderr_reader.join();
+            let _ = stdout_reader.join();
+            return Err(Error::Cancelled);
+        }
         if now >= deadline {
             drop(child);
             let stderr_tail = stderr_reader.join().unwrap_or_default();
             let _ = stdout_reader.join();
             return Err(Error::ChildTimedOut { seconds: (now - started).as_secs(), stderr_tail });
         }
-        match lines_rx.recv_timeout(deadline - now) {
+        // Wake at least every 200 ms to notice a cancellation.
+        match lines_rx.recv_timeout((deadline - now).min(Duration::from_millis(200))) {
             Ok(line) => {
                 if let Deadline::ExtendTo(limit) = on_line(&line) {
                     deadline = started + limit;
@@ -163,6 +172,7 @@ mod tests {
             args: vec!["-c".into(), script.into()],
             time_limit: limit,
             env: Vec::new(),
+            cancel: None,
         }
     }
 
@@ -202,5 +212,20 @@ mod tests {
         let exit = run_child(&sh("kill -SEGV $$", Duration::from_secs(10)), &mut |_| Deadline::Keep).unwrap();
         use std::os::unix::process::ExitStatusExt;
         assert_eq!(exit.status.signal(), Some(11));
+    }
+
+    #[test]
+    fn a_cancelled_child_is_killed_promptly() {
+        let cancel = crate::engine::CancelFlag::default();
+        let mut command = sh("echo started; sleep 30", Duration::from_secs(60));
+        command.cancel = Some(cancel.clone());
+        let started = Instant::now();
+        let error = run_child(&command, &mut |_| {
+            cancel.cancel();
+            Deadline::Keep
+        })
+        .unwrap_err();
+        assert!(matches!(error, Error::Cancelled), "{error}");
+        assert!(started.elapsed() < Duration::from_secs(5));
     }
 }

@@ -14,6 +14,7 @@ pub mod child;
 pub mod engine;
 mod error;
 mod ffmpeg_setup;
+pub mod fleet;
 pub mod probe;
 pub mod transcode;
 

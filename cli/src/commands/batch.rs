@@ -137,7 +137,7 @@ fn process(args: &BatchArgs, item: &BatchItem) -> FileResult {
         child_events: false,
     };
     let limit = args.time_limit.map(Duration::from_secs);
-    match run_isolated(&output, transcode.child_args(), limit, &mut |_| {}) {
+    match run_isolated(&output, transcode.child_args(), limit, None, &mut |_| {}) {
         Ok(ChildResult::Finished(summary)) => {
             result.rungs = summary["ladder"]["variants"]
                 .as_array()

@@ -139,7 +139,7 @@ pub fn run(args: TranscodeArgs) -> anyhow::Result<Outcome> {
         in_process(&args, &mut display)
     } else {
         let limit = args.time_limit.map(Duration::from_secs);
-        run_isolated(&args.output, args.child_args(), limit, &mut |event| display.event(event))?
+        run_isolated(&args.output, args.child_args(), limit, None, &mut |event| display.event(event))?
     };
     display.finish();
     match result {

@@ -340,6 +340,41 @@ impl JobStore {
         Ok(outcome)
     }
 
+    /// Hands a running attempt back without counting it against the job: the worker is shutting down. The job
+    /// is queued again at once. False when the worker no longer held the attempt.
+    pub async fn release(&self, id: &str, attempt: u32, worker: &str) -> Result<bool, PipelineError> {
+        let mut transaction = self.pool.begin().await.map_err(db_error("begin"))?;
+        let row = sqlx::query(&format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND attempt = $2 AND lease_owner = $3 AND state = 'running'"
+        ))
+        .bind(id)
+        .bind(i64::from(attempt))
+        .bind(worker)
+        .fetch_optional(&mut *transaction)
+        .await
+        .map_err(db_error("select job"))?;
+        let Some(record) = row.as_ref().map(record_from_row).transpose()? else { return Ok(false) };
+        let now = now_ms();
+        let changed = sqlx::query(
+            "UPDATE jobs SET state = 'queued', max_attempts = max_attempts + 1, lease_owner = NULL, \
+             lease_until = NULL, progress = 0, updated_at = $1 \
+             WHERE id = $2 AND attempt = $3 AND lease_owner = $4 AND state = 'running'",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(i64::from(attempt))
+        .bind(worker)
+        .execute(&mut *transaction)
+        .await
+        .map_err(db_error("release job"))?;
+        if changed.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_outbox(&mut transaction, &next_message(&record), now).await?;
+        transaction.commit().await.map_err(db_error("commit"))?;
+        Ok(true)
+    }
+
     /// Ends every attempt whose lease ran out (its worker died or lost the database) as a retryable
     /// failure. Returns the jobs it touched.
     pub async fn reap_expired_leases(&self) -> Result<Vec<(String, FailureOutcome)>, PipelineError> {

@@ -38,6 +38,23 @@ impl StorageKey {
         Ok(Self(KeyKind::LadderFile { tenant: part(tenant)?, job: part(job)?, attempt, relative: parts.join("/") }))
     }
 
+    /// Reads back a key from its [`path`](Self::path), as stored in a job row. Only the layouts this module
+    /// writes are accepted, with the same checks on every part.
+    pub fn from_path(path: &str) -> Result<Self, PipelineError> {
+        let parts: Vec<&str> = path.split('/').collect();
+        let attempt_of = |text: &str| {
+            text.parse::<u32>().map_err(|_| PipelineError::InvalidKey { part: text.to_owned(), reason: "not an attempt number" })
+        };
+        match parts.as_slice() {
+            ["sources", tenant, job, file] => Self::source(tenant, job, file),
+            ["ladders", tenant, job, attempt] => Self::ladder_attempt(tenant, job, attempt_of(attempt)?),
+            ["ladders", tenant, job, attempt, rest @ ..] => {
+                Self::ladder_file(tenant, job, attempt_of(attempt)?, &rest.join("/"))
+            }
+            _ => Err(PipelineError::InvalidKey { part: path.to_owned(), reason: "not a key this system writes" }),
+        }
+    }
+
     /// The object path (or, for a ladder attempt, the prefix without its trailing slash).
     pub fn path(&self) -> String {
         match &self.0 {
@@ -80,6 +97,20 @@ mod tests {
             StorageKey::ladder_file("t1", "j9", 3, "720p/seg_00001.m4s").unwrap().path(),
             "ladders/t1/j9/3/720p/seg_00001.m4s"
         );
+    }
+
+    #[test]
+    fn paths_read_back_into_the_same_keys() {
+        for key in [
+            StorageKey::source("t1", "j9", "lecture.mp4").unwrap(),
+            StorageKey::ladder_attempt("t1", "j9", 3).unwrap(),
+            StorageKey::ladder_file("t1", "j9", 3, "720p/seg_00001.m4s").unwrap(),
+        ] {
+            assert_eq!(StorageKey::from_path(&key.path()).unwrap(), key);
+        }
+        for bad in ["sources/t1/j9", "sources/t1/../x", "ladders/t/j/x/master.m3u8", "other/a/b/c", ""] {
+            assert!(StorageKey::from_path(bad).is_err(), "{bad:?} accepted");
+        }
     }
 
     #[test]

@@ -1,0 +1,84 @@
+//! `lms-media serve`: the API, the outbox relay and (by default when embedded) workers, in one process.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+use lms_api::{ApiConfig, AppState};
+use lms_pipeline::relay::{RelaySettings, run_relay};
+
+use crate::Outcome;
+use crate::commands::fleet::{FleetArgs, init_logging, runtime, shutdown_on_signals};
+
+/// Arguments of `lms-media serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    /// Address to listen on.
+    #[arg(long, env = "LMS_MEDIA_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// In-process workers; by default one with the in-process queue and none with RabbitMQ (run
+    /// `lms-media worker` processes instead).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Where learners' players fetch ladders from (a CDN); this server's `/media` with local storage.
+    #[arg(long, env = "LMS_MEDIA_PUBLIC_BASE_URL")]
+    pub public_base_url: Option<String>,
+    /// The largest upload accepted, in MiB.
+    #[arg(long, env = "LMS_MEDIA_MAX_UPLOAD_MB", default_value_t = 4096)]
+    pub max_upload_mb: u64,
+}
+
+/// Serves until a signal stops it.
+pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
+    init_logging();
+    runtime()?.block_on(async {
+        let fleet = args.fleet.connect().await?;
+        let shutdown = shutdown_on_signals();
+        let listener =
+            tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
+        let address = listener.local_addr().context("reading the listening address")?;
+        let embedded_storage = args.fleet.is_embedded_storage();
+        let public_base_url = args
+            .public_base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{address}/media"))
+            .trim_end_matches('/')
+            .to_owned();
+        let config = ApiConfig {
+            max_upload_bytes: args.max_upload_mb.saturating_mul(1024 * 1024),
+            spool_dir: args.fleet.data_dir.join("spool"),
+            public_base_url,
+            media_root: embedded_storage.then(|| args.fleet.data_dir.join("storage")),
+        };
+        let state = AppState {
+            store: fleet.store.clone(),
+            storage: fleet.storage.clone(),
+            queue: fleet.queue.clone(),
+            metrics: fleet.metrics.clone(),
+            config,
+        };
+        let relay = tokio::spawn(run_relay(
+            fleet.store.clone(),
+            fleet.queue.clone(),
+            RelaySettings::default(),
+            shutdown.clone(),
+        ));
+        let workers = args.workers.unwrap_or(if fleet.queue.is_durable() { 0 } else { 1 });
+        let worker = (workers > 0).then(|| {
+            let worker = args.fleet.worker(&fleet, workers);
+            tokio::spawn(worker.run(shutdown.clone()))
+        });
+        tracing::info!(%address, workers, "serving");
+        // The line scripts and tests wait for.
+        println!("listening on http://{address}");
+        let grace = Duration::from_secs_f64(args.fleet.shutdown_grace_seconds.max(0.0)) + Duration::from_secs(5);
+        lms_api::serve(listener, lms_api::router(state), shutdown.clone(), grace).await.context("serving HTTP")?;
+        if let Some(worker) = worker {
+            worker.await.context("worker task")?.context("worker")?;
+        }
+        relay.await.context("relay task")?;
+        Ok(Outcome::Success)
+    })
+}

@@ -1,0 +1,190 @@
+//! `POST /api/v1/uploads`: a lecture, and optionally its subtitles, as `multipart/form-data`.
+//!
+//! Fields: `file` (the video, required) and `subtitle.<language>` (SRT or WebVTT, any number). Each part is
+//! streamed to a spool file with the size limit enforced as the bytes arrive, its type is decided from its
+//! first bytes (never from its name or the declared content type), then it is copied to storage under the
+//! job's source prefix. Only then are the job and its outbox message written, in one transaction: a failed
+//! upload leaves no job, and a job always has its source.
+
+use std::path::{Path, PathBuf};
+
+use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use lms_pipeline::job::SubtitleRef;
+use lms_pipeline::jobs::NewJob;
+use lms_pipeline::storage::{ObjectMeta, StorageKey};
+use tokio::io::AsyncWriteExt;
+
+use crate::routes::jobs::JobView;
+use crate::tenant::Tenant;
+use crate::{ApiConfig, ApiError, AppState};
+
+/// Subtitle files are small; anything larger is not a subtitle file.
+const MAX_SUBTITLE_BYTES: u64 = 5 * 1024 * 1024;
+/// Bytes kept from the start of a part to decide its type.
+const SNIFF_BYTES: usize = 8192;
+
+pub(crate) fn routes(config: &ApiConfig) -> Router<AppState> {
+    // The multipart framing adds a little to the file itself.
+    let body_limit = usize::try_from(config.max_upload_bytes.saturating_add(1024 * 1024)).unwrap_or(usize::MAX);
+    Router::new().route("/api/v1/uploads", post(upload).layer(DefaultBodyLimit::max(body_limit)))
+}
+
+/// A spool file, removed when dropped.
+struct Spooled {
+    path: PathBuf,
+    size: u64,
+    head: Vec<u8>,
+}
+
+impl Drop for Spooled {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn multipart_error(error: axum::extract::multipart::MultipartError) -> ApiError {
+    ApiError::BadRequest { code: "invalid-multipart", message: format!("reading the multipart body: {error}") }
+}
+
+async fn spool(
+    field: &mut axum::extract::multipart::Field<'_>,
+    dir: &Path,
+    limit: u64,
+) -> Result<Spooled, ApiError> {
+    tokio::fs::create_dir_all(dir).await.map_err(ApiError::Spool)?;
+    let mut spooled =
+        Spooled { path: dir.join(format!("upload-{}", uuid::Uuid::new_v4().simple())), size: 0, head: Vec::new() };
+    let mut file = tokio::fs::File::create(&spooled.path).await.map_err(ApiError::Spool)?;
+    while let Some(chunk) = field.chunk().await.map_err(|error| {
+        if error.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::TooLarge { limit }
+        } else {
+            multipart_error(error)
+        }
+    })? {
+        spooled.size += chunk.len() as u64;
+        if spooled.size > limit {
+            return Err(ApiError::TooLarge { limit });
+        }
+        if spooled.head.len() < SNIFF_BYTES {
+            let wanted = (SNIFF_BYTES - spooled.head.len()).min(chunk.len());
+            spooled.head.extend_from_slice(&chunk[..wanted]);
+        }
+        file.write_all(&chunk).await.map_err(ApiError::Spool)?;
+    }
+    file.flush().await.map_err(ApiError::Spool)?;
+    file.sync_all().await.map_err(ApiError::Spool)?;
+    Ok(spooled)
+}
+
+/// The container of a video, from its first bytes: its file extension.
+fn video_extension(head: &[u8]) -> Result<&'static str, ApiError> {
+    match infer::get(head) {
+        Some(kind) if kind.matcher_type() == infer::MatcherType::Video => Ok(kind.extension()),
+        Some(kind) => Err(ApiError::UnsupportedType {
+            message: format!("the file is {} ({}), not a video", kind.mime_type(), kind.extension()),
+        }),
+        None if head.is_empty() => Err(ApiError::BadRequest { code: "empty-upload", message: "the file is empty".into() }),
+        None => Err(ApiError::UnsupportedType {
+            message: "the file is not a video container we recognise (MP4, MOV, MKV, WebM, AVI, FLV, MPEG)".into(),
+        }),
+    }
+}
+
+/// Whether a subtitle part is WebVTT or SRT, from its first bytes.
+fn subtitle_extension(language: &str, head: &[u8]) -> Result<&'static str, ApiError> {
+    let text = String::from_utf8_lossy(head);
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    if text.starts_with("WEBVTT") {
+        return Ok("vtt");
+    }
+    let mut lines = text.lines();
+    let numbered = lines.next().is_some_and(|line| line.trim().parse::<u32>().is_ok());
+    if numbered && lines.next().is_some_and(|line| line.contains("-->")) {
+        return Ok("srt");
+    }
+    Err(ApiError::UnsupportedType { message: format!("subtitle.{language} is neither WebVTT nor SRT") })
+}
+
+fn key(tenant: &str, job: &str, file: &str) -> Result<StorageKey, ApiError> {
+    Ok(StorageKey::source(tenant, job, file)?)
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    Tenant(tenant): Tenant,
+    mut multipart: Multipart,
+) -> Result<(StatusCode, Json<JobView>), ApiError> {
+    let job_id = uuid::Uuid::new_v4().to_string();
+    let spool_dir = &state.config.spool_dir;
+    let mut video: Option<(StorageKey, String)> = None;
+    let mut subtitles = Vec::new();
+    while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "file" {
+            if video.is_some() {
+                return Err(ApiError::BadRequest { code: "duplicate-file", message: "more than one `file` part".into() });
+            }
+            let original = field.file_name().unwrap_or("lecture").chars().take(200).collect::<String>();
+            let spooled = spool(&mut field, spool_dir, state.config.max_upload_bytes).await?;
+            let extension = video_extension(&spooled.head)?;
+            let key = key(&tenant, &job_id, &format!("lecture.{extension}"))?;
+            state.storage.put_file(&key, &spooled.path, &ObjectMeta::for_source()).await?;
+            state.metrics.upload_bytes.inc_by(spooled.size);
+            video = Some((key, original));
+        } else if let Some(language) = name.strip_prefix("subtitle.") {
+            if language.is_empty() || language.len() > 35 || !language.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                return Err(ApiError::BadRequest {
+                    code: "invalid-language",
+                    message: format!("part {name:?}: the language must be a tag like `en` or `pt-BR`"),
+                });
+            }
+            let spooled = spool(&mut field, spool_dir, MAX_SUBTITLE_BYTES).await?;
+            let extension = subtitle_extension(language, &spooled.head)?;
+            let key = key(&tenant, &job_id, &format!("subtitles.{language}.{extension}"))?;
+            state.storage.put_file(&key, &spooled.path, &ObjectMeta::for_source()).await?;
+            subtitles.push(SubtitleRef { language: language.to_owned(), source: key.path() });
+        } else {
+            return Err(ApiError::BadRequest {
+                code: "unknown-part",
+                message: format!("unknown part {name:?}: send `file` and `subtitle.<language>` parts"),
+            });
+        }
+    }
+    let Some((source, original)) = video else {
+        return Err(ApiError::BadRequest { code: "missing-file", message: "the upload has no `file` part".into() });
+    };
+    let record = state
+        .store
+        .create(&NewJob {
+            id: job_id,
+            tenant_id: tenant,
+            source_key: source.path(),
+            source_name: original,
+            subtitles,
+        })
+        .await?;
+    tracing::info!(job_id = %record.id, "upload stored; job created");
+    Ok((StatusCode::CREATED, Json(JobView::new(&record, &state.config.public_base_url))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_come_from_the_bytes() {
+        let mut mp4 = vec![0, 0, 0, 0x20];
+        mp4.extend_from_slice(b"ftypisom\0\0\x02\0isomiso2avc1mp41");
+        assert_eq!(video_extension(&mp4).unwrap(), "mp4");
+        assert_eq!(video_extension(&[0x1A, 0x45, 0xDF, 0xA3, 0x93, 0x42, 0x82, 0x88, b'm', b'a', b't', b'r', b'o', b's', b'k', b'a']).unwrap(), "mkv");
+        assert!(matches!(video_extension(b"%PDF-1.7\n"), Err(ApiError::UnsupportedType { .. })));
+        assert!(matches!(video_extension(b"#EXTM3U\n#EXTINF:4,\nhttp://x/a.ts\n"), Err(ApiError::UnsupportedType { .. })));
+        assert_eq!(subtitle_extension("en", b"\xEF\xBB\xBFWEBVTT\n\n00:00.000 --> 00:01.000\nHi\n").unwrap(), "vtt");
+        assert_eq!(subtitle_extension("en", b"1\n00:00:00,000 --> 00:00:01,000\nHi\n").unwrap(), "srt");
+        assert!(subtitle_extension("en", b"not subtitles").is_err());
+    }
+}

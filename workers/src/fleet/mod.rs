@@ -1,0 +1,281 @@
+//! The worker: takes job messages off the queue and turns each into a published ladder.
+//!
+//! For each delivery: read the message (unreadable ones go to the dead-letter queue), claim the attempt in
+//! the job store (a duplicate or out-of-date message is acknowledged and dropped), then, while a lease
+//! renewer keeps the claim alive, fetch the source, encode it through the [`LadderEncoder`] (a child
+//! process, in the binary), and publish the ladder under the attempt's own prefix, segments first and master
+//! last. Only then does the job point at it. The delivery is acknowledged once the store knows the outcome;
+//! the store, not the queue, decides what happens next (a retry after a backoff, or a dead job).
+//!
+//! A worker that loses its lease (it was too slow to renew, or the job was reaped) notices at its next
+//! renewal, kills its encode and publishes nothing. On shutdown it stops taking deliveries, lets the jobs in
+//! hand finish within a grace period, and hands the rest back without counting them as attempts.
+
+mod attempt;
+mod publish;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use lms_pipeline::jobs::{Claim, Failure, FailureOutcome};
+use lms_pipeline::metrics::Metrics;
+use lms_pipeline::queue::Delivery;
+use lms_pipeline::storage::Storage;
+use lms_pipeline::{JobStore, PipelineError, Queue, TranscodeJob};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+pub use attempt::{EncodeJob, LadderEncoder};
+
+use crate::engine::CancelFlag;
+
+/// How a worker runs.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// This worker's name in leases and logs (unique across the fleet).
+    pub worker_id: String,
+    /// Jobs encoded at once; also the queue's prefetch.
+    pub concurrency: usize,
+    /// How long a claim lasts without renewal; renewed every third of it.
+    pub lease: Duration,
+    /// Where sources are fetched and ladders built (a temporary folder per attempt).
+    pub work_dir: PathBuf,
+    /// On shutdown, how long the jobs in hand may take to finish before they are handed back.
+    pub shutdown_grace: Duration,
+}
+
+impl WorkerSettings {
+    /// Defaults for `work_dir`: one job at a time, a 60 s lease, 30 s of grace.
+    pub fn new(work_dir: PathBuf) -> Self {
+        let host = std::fs::read_to_string("/etc/hostname").map(|name| name.trim().to_owned()).unwrap_or_default();
+        let short = uuid::Uuid::new_v4().simple().to_string();
+        Self {
+            worker_id: format!("{host}-{}-{}", std::process::id(), &short[..8]),
+            concurrency: 1,
+            lease: Duration::from_secs(60),
+            work_dir,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Everything a worker needs.
+#[derive(Clone)]
+pub struct Worker {
+    /// The job store.
+    pub store: JobStore,
+    /// Where sources are and ladders go.
+    pub storage: Storage,
+    /// Where job messages come from.
+    pub queue: Queue,
+    /// Runs one encode.
+    pub encoder: Arc<dyn LadderEncoder>,
+    /// Counters.
+    pub metrics: Metrics,
+    /// How it runs.
+    pub settings: WorkerSettings,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("Worker").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+impl Worker {
+    /// Consumes jobs until `shutdown` fires, then drains as described in the module documentation.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), PipelineError> {
+        let concurrency = self.settings.concurrency.max(1);
+        let prefetch = u16::try_from(concurrency).unwrap_or(u16::MAX);
+        let mut consumer = self.queue.consume(prefetch).await?;
+        // Fires when the grace period is over: the jobs still running are handed back.
+        let hand_back = CancellationToken::new();
+        let mut running = tokio::task::JoinSet::new();
+        tracing::info!(worker_id = %self.settings.worker_id, concurrency, "worker started");
+        loop {
+            // Reap finished tasks so the set does not grow.
+            while running.try_join_next().is_some() {}
+            if running.len() >= concurrency {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    _ = running.join_next() => continue,
+                }
+            }
+            let delivery = tokio::select! {
+                () = shutdown.cancelled() => break,
+                delivery = consumer.next() => delivery?,
+            };
+            let worker = self.clone();
+            let hand_back = hand_back.clone();
+            running.spawn(async move { worker.handle(delivery, hand_back).await });
+        }
+        // Prefetched deliveries not started go back to the queue with the consumer.
+        drop(consumer);
+        tracing::info!(in_hand = running.len(), "worker stopping; letting the jobs in hand finish");
+        let drained = tokio::time::timeout(self.settings.shutdown_grace, async {
+            while running.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            hand_back.cancel();
+            while running.join_next().await.is_some() {}
+        }
+        tracing::info!("worker stopped");
+        Ok(())
+    }
+
+    /// One delivery, from message to acknowledgement.
+    async fn handle(&self, delivery: Delivery, hand_back: CancellationToken) {
+        let message = match TranscodeJob::from_json(&delivery.payload) {
+            Ok(message) => message,
+            Err(error) => {
+                tracing::error!(%error, "unreadable job message; dead-lettered");
+                delivery.reject().await;
+                return;
+            }
+        };
+        let worker_id = &self.settings.worker_id;
+        let record = match self.store.claim(&message, worker_id, self.settings.lease).await {
+            Ok(Claim::Granted(record)) => record,
+            Ok(Claim::Stale { reason }) => {
+                tracing::info!(job_id = %message.job_id, %reason, "message dropped");
+                delivery.ack().await;
+                return;
+            }
+            Err(error) => {
+                // The store is unreachable: hand the message back after a pause rather than spin.
+                tracing::warn!(job_id = %message.job_id, %error, "could not claim; message handed back");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                delivery.requeue().await;
+                return;
+            }
+        };
+        let span = tracing::info_span!("job", job_id = %record.id, attempt = record.attempt);
+        self.run_claimed(*record, delivery, hand_back).instrument(span).await;
+    }
+
+    /// The claimed attempt: encode and publish under a renewed lease, record the outcome, acknowledge.
+    async fn run_claimed(&self, record: lms_pipeline::JobRecord, delivery: Delivery, hand_back: CancellationToken) {
+        let worker_id = &self.settings.worker_id;
+        let attempt = record.attempt;
+        tracing::info!(redelivered = delivery.redelivered, "attempt started");
+
+        let cancel = CancelFlag::default();
+        let progress = Arc::new(std::sync::atomic::AtomicU64::new(0f64.to_bits()));
+        let renewer = self.spawn_renewer(&record.id, attempt, cancel.clone(), progress.clone(), hand_back.clone());
+        let started = std::time::Instant::now();
+        let result = attempt::run(self, &record, &cancel, &progress).await;
+        self.metrics.encode_seconds.observe(started.elapsed().as_secs_f64());
+        renewer.abort();
+
+        let fenced = renewer.await.ok().flatten().is_some_and(|end| end == RenewerEnd::Fenced);
+        let prefix = attempt::ladder_prefix(&record);
+        let outcome = match result {
+            _ if fenced => Outcome::Fenced,
+            Ok(()) => match self.store.mark_published(&record.id, attempt, worker_id, &prefix).await {
+                Ok(true) => Outcome::Published,
+                Ok(false) => Outcome::Fenced,
+                Err(error) => Outcome::Failed(Failure {
+                    code: error.code().into(),
+                    message: format!("recording the published ladder: {error}"),
+                    retryable: true,
+                }),
+            },
+            Err(_) if hand_back.is_cancelled() => Outcome::HandBack,
+            Err(failure) => Outcome::Failed(failure),
+        };
+        self.settle(&record.id, attempt, outcome, &prefix).await;
+        delivery.ack().await;
+    }
+
+    async fn settle(&self, job_id: &str, attempt: u32, outcome: Outcome, prefix: &str) {
+        let worker_id = &self.settings.worker_id;
+        match outcome {
+            Outcome::Published => {
+                tracing::info!(prefix, "ladder published");
+                self.metrics.attempt_ended("published");
+            }
+            Outcome::Fenced => {
+                tracing::warn!("lost the lease; this attempt's output is discarded");
+                self.metrics.attempt_ended("fenced");
+                attempt::discard_prefix(&self.storage, prefix).await;
+            }
+            Outcome::HandBack => {
+                attempt::discard_prefix(&self.storage, prefix).await;
+                match self.store.release(job_id, attempt, worker_id).await {
+                    Ok(_) => tracing::info!("job handed back for another worker"),
+                    Err(error) => tracing::warn!(%error, "could not hand the job back; its lease will run out"),
+                }
+                self.metrics.attempt_ended("released");
+            }
+            Outcome::Failed(failure) => {
+                attempt::discard_prefix(&self.storage, prefix).await;
+                match self.store.fail(job_id, attempt, worker_id, &failure).await {
+                    Ok(FailureOutcome::Retrying { at_ms }) => {
+                        tracing::warn!(code = %failure.code, reason = %failure.message, retry_at_ms = at_ms, "attempt failed; retrying");
+                        self.metrics.retries.inc();
+                        self.metrics.attempt_ended("retrying");
+                    }
+                    Ok(FailureOutcome::Final(state)) => {
+                        tracing::error!(code = %failure.code, reason = %failure.message, state = state.as_str(), "job failed for good");
+                        self.metrics.attempt_ended(state.as_str());
+                    }
+                    Ok(FailureOutcome::Fenced) => self.metrics.attempt_ended("fenced"),
+                    Err(error) => tracing::warn!(%error, "could not record the failure; the lease will run out"),
+                }
+            }
+        }
+    }
+
+    /// Renews the lease every third of its length until aborted; cancels the encode when the lease is lost
+    /// or the job must be handed back.
+    fn spawn_renewer(
+        &self,
+        job_id: &str,
+        attempt: u32,
+        cancel: CancelFlag,
+        progress: Arc<std::sync::atomic::AtomicU64>,
+        hand_back: CancellationToken,
+    ) -> tokio::task::JoinHandle<Option<RenewerEnd>> {
+        let store = self.store.clone();
+        let job_id = job_id.to_owned();
+        let worker_id = self.settings.worker_id.clone();
+        let lease = self.settings.lease;
+        tokio::spawn(async move {
+            let period = lease / 3;
+            loop {
+                tokio::select! {
+                    () = hand_back.cancelled() => {
+                        cancel.cancel();
+                        return Some(RenewerEnd::HandBack);
+                    }
+                    () = tokio::time::sleep(period) => {}
+                }
+                let done = f64::from_bits(progress.load(std::sync::atomic::Ordering::Relaxed));
+                match store.renew(&job_id, attempt, &worker_id, lease, done).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        cancel.cancel();
+                        return Some(RenewerEnd::Fenced);
+                    }
+                    Err(error) => tracing::warn!(%error, "could not renew the lease; trying again"),
+                }
+            }
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RenewerEnd {
+    Fenced,
+    HandBack,
+}
+
+#[derive(Debug)]
+enum Outcome {
+    Published,
+    Fenced,
+    HandBack,
+    Failed(Failure),
+}
