@@ -26,6 +26,12 @@ pub enum PipelineError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The storage backend cannot do the operation at all (presigned uploads on a local folder).
+    #[error("unsupported storage operation: {reason}")]
+    Unsupported {
+        /// What is missing.
+        reason: &'static str,
+    },
     /// A local storage operation failed.
     #[error("local storage failed at {path}")]
     Local {
@@ -74,6 +80,7 @@ impl PipelineError {
             PipelineError::InvalidKey { .. } => "invalid-key",
             PipelineError::InvalidJob { .. } => "invalid-job",
             PipelineError::Config { .. } => "invalid-config",
+            PipelineError::Unsupported { .. } => "unsupported",
             PipelineError::Local { .. } => "local-storage-failed",
             PipelineError::S3 { .. } => "s3-failed",
             PipelineError::Database { .. } => "database-failed",

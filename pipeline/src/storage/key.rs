@@ -6,6 +6,7 @@
 //! can never climb out of its prefix or smuggle a separator.
 
 use crate::PipelineError;
+use crate::storage::ObjectMeta;
 
 /// The longest part of a key; S3 keys may be 1024 bytes in all.
 const MAX_PART: usize = 200;
@@ -63,6 +64,18 @@ impl StorageKey {
             KeyKind::LadderFile { tenant, job, attempt, relative } => {
                 format!("ladders/{tenant}/{job}/{attempt}/{relative}")
             }
+        }
+    }
+}
+
+impl StorageKey {
+    /// The headers an object under this key is stored with by the code that writes it, for a backend that keeps
+    /// none of its own; `None` for a prefix.
+    pub(crate) fn served_as(&self) -> Option<ObjectMeta> {
+        match &self.0 {
+            KeyKind::Source { .. } => Some(ObjectMeta::for_source()),
+            KeyKind::LadderAttempt { .. } => None,
+            KeyKind::LadderFile { relative, .. } => Some(ObjectMeta::for_ladder_file(relative)),
         }
     }
 }

@@ -1,4 +1,5 @@
-//! What an object is served as: its MIME type and how long a CDN and a player may cache it.
+//! What an object is served as: its MIME type and how long a CDN and a player may cache it; and what a
+//! backend reports back about a stored object.
 
 /// The headers an object is stored with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +33,18 @@ impl ObjectMeta {
     pub fn for_source() -> ObjectMeta {
         ObjectMeta { content_type: "application/octet-stream", cache_control: "private, no-store" }
     }
+}
+
+/// What a backend knows of a stored object (`Storage::head`): S3 reports the headers the object was stored with;
+/// a local folder stores none, so it reports the ones its key's name implies (see [`ObjectMeta`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectHeaders {
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+    /// `Cache-Control`.
+    pub cache_control: Option<String>,
+    /// Size in bytes.
+    pub size: Option<u64>,
 }
 
 #[cfg(test)]

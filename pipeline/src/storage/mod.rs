@@ -7,16 +7,20 @@
 mod key;
 mod local;
 mod meta;
+mod presigned;
 pub mod s3;
+mod temp;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
 pub use key::StorageKey;
 pub use local::LocalStorage;
-pub use meta::ObjectMeta;
-pub use s3::{S3Settings, S3Storage};
+pub use meta::{ObjectHeaders, ObjectMeta};
+pub use presigned::PresignedUpload;
+pub use s3::{MultipartSizes, S3Settings, S3Storage};
 
 use crate::PipelineError;
 
@@ -59,6 +63,7 @@ impl StorageConfig {
                     bucket: bucket.clone(),
                     access_key_id: access_key_id.clone(),
                     secret_access_key: secret_access_key.clone(),
+                    multipart: None,
                 })))
             }
         }
@@ -83,7 +88,8 @@ impl Storage {
         }
     }
 
-    /// Stores the contents of `file` under `key`, replacing what was there.
+    /// Stores the contents of `file` under `key`, replacing what was there. Nothing holds the whole file in
+    /// memory: S3 sends a large one in parts ([`MultipartSizes`]), and aborts the upload when a part fails.
     pub async fn put_file(&self, key: &StorageKey, file: &Path, meta: &ObjectMeta) -> Result<(), PipelineError> {
         match self {
             Storage::Local(local) => local.put_file(key, file).await,
@@ -96,6 +102,62 @@ impl Storage {
         match self {
             Storage::Local(local) => local.get_bytes(key).await,
             Storage::S3(s3) => s3.get_bytes(key).await,
+        }
+    }
+
+    /// Writes the object under `key` to `file` (its folder created when missing) without holding it in
+    /// memory; `false` when there is no such object. The file appears complete or not at all: it is written
+    /// beside its target and renamed into place. S3 checks the object's checksum on the way.
+    pub async fn get_to_file(&self, key: &StorageKey, file: &Path) -> Result<bool, PipelineError> {
+        match self {
+            Storage::Local(local) => local.get_to_file(key, file).await,
+            Storage::S3(s3) => s3.get_to_file(key, file).await,
+        }
+    }
+
+    /// The size and headers of the object under `key`, or `None` when there is none.
+    pub async fn head(&self, key: &StorageKey) -> Result<Option<ObjectHeaders>, PipelineError> {
+        match self {
+            Storage::Local(local) => local.head(key).await,
+            Storage::S3(s3) => s3.head(key).await,
+        }
+    }
+
+    /// At most the first `max_bytes` bytes of the object under `key` (fewer when it is shorter), or `None` when
+    /// there is none: enough to tell a file's type from its magic bytes without fetching all of it.
+    pub async fn read_prefix(&self, key: &StorageKey, max_bytes: usize) -> Result<Option<Vec<u8>>, PipelineError> {
+        match self {
+            Storage::Local(local) => local.read_prefix(key, max_bytes).await,
+            Storage::S3(s3) => s3.read_prefix(key, max_bytes).await,
+        }
+    }
+
+    /// A URL through which a client (a browser) uploads an object of exactly `content_length` bytes of type
+    /// `content_type` under `key`, until `expires_in` has passed. Only S3 can: a local folder answers
+    /// [`PipelineError::Unsupported`].
+    pub async fn presign_put(
+        &self,
+        key: &StorageKey,
+        content_type: &str,
+        content_length: u64,
+        expires_in: Duration,
+    ) -> Result<PresignedUpload, PipelineError> {
+        match self {
+            Storage::Local(_) => {
+                Err(PipelineError::Unsupported { reason: "presigned uploads need S3 storage, not a local folder" })
+            }
+            Storage::S3(s3) => s3.presign_put(key, content_type, content_length, expires_in).await,
+        }
+    }
+
+    /// Cleans up uploads that were started at least `older_than` ago and never finished, returning how many:
+    /// in S3, incomplete multipart uploads (whose parts are stored, and billed, until aborted); in a local
+    /// folder, stray temporary files of interrupted writes. Meant for a periodic sweep, with an age well beyond
+    /// the longest upload, since a younger one may still be going on.
+    pub async fn abort_abandoned_uploads(&self, older_than: Duration) -> Result<usize, PipelineError> {
+        match self {
+            Storage::Local(local) => local.abort_abandoned_uploads(older_than).await,
+            Storage::S3(s3) => s3.abort_abandoned_uploads(older_than).await,
         }
     }
 
