@@ -140,7 +140,8 @@ impl LadderEncoder for ChildEncoder {
         }
         let result = run_isolated(&job.output, args, None, Some(cancel.clone()), &mut |event| {
             if event["event"] == "progress" {
-                if let (Some(done), Some(total)) = (event["encoded_seconds"].as_f64(), event["total_seconds"].as_f64()) {
+                if let (Some(done), Some(total)) = (event["encoded_seconds"].as_f64(), event["total_seconds"].as_f64())
+                {
                     if total > 0.0 {
                         progress(done / total);
                     }
@@ -149,9 +150,11 @@ impl LadderEncoder for ChildEncoder {
         });
         match result {
             Ok(ChildResult::Finished(_)) => Ok(()),
-            Ok(ChildResult::Failed { code, message, rejection }) => {
-                Err(Failure { code: if rejection { "input-rejected".into() } else { code }, message, retryable: !rejection })
-            }
+            Ok(ChildResult::Failed { code, message, rejection }) => Err(Failure {
+                code: if rejection { "input-rejected".into() } else { code },
+                message,
+                retryable: !rejection,
+            }),
             Err(error) => Err(Failure { code: "encode-failed".into(), message: format!("{error:#}"), retryable: true }),
         }
     }

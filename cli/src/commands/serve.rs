@@ -36,8 +36,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     runtime()?.block_on(async {
         let fleet = args.fleet.connect().await?;
         let shutdown = shutdown_on_signals();
-        let listener =
-            tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("listening on {}", args.listen))?;
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("listening on {}", args.listen))?;
         let address = listener.local_addr().context("reading the listening address")?;
         let embedded_storage = args.fleet.is_embedded_storage();
         let public_base_url = args
@@ -59,12 +60,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             metrics: fleet.metrics.clone(),
             config,
         };
-        let relay = tokio::spawn(run_relay(
-            fleet.store.clone(),
-            fleet.queue.clone(),
-            RelaySettings::default(),
-            shutdown.clone(),
-        ));
+        // Fault injection for the reliability tests: hold the relay back so a job is committed but not yet
+        // published when the test kills this process.
+        let relay_delay = std::env::var("LMS_MEDIA_FAULT_RELAY_DELAY_MS")
+            .ok()
+            .and_then(|value| value.parse::<u64>().ok())
+            .map(Duration::from_millis)
+            .unwrap_or_default();
+        let relay = tokio::spawn({
+            let (store, queue, shutdown) = (fleet.store.clone(), fleet.queue.clone(), shutdown.clone());
+            async move {
+                tokio::time::sleep(relay_delay).await;
+                run_relay(store, queue, RelaySettings::default(), shutdown).await;
+            }
+        });
         let workers = args.workers.unwrap_or(if fleet.queue.is_durable() { 0 } else { 1 });
         let worker = (workers > 0).then(|| {
             let worker = args.fleet.worker(&fleet, workers);

@@ -112,7 +112,8 @@ async fn replay(
     Tenant(tenant): Tenant,
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, ApiError> {
-    let record = state.store.replay(&tenant, &id).await?.ok_or_else(|| ApiError::NotFound { what: format!("job {id}") })?;
+    let record =
+        state.store.replay(&tenant, &id).await?.ok_or_else(|| ApiError::NotFound { what: format!("job {id}") })?;
     Ok(Json(JobView::new(&record, &state.config.public_base_url)))
 }
 

@@ -49,11 +49,7 @@ fn multipart_error(error: axum::extract::multipart::MultipartError) -> ApiError 
     ApiError::BadRequest { code: "invalid-multipart", message: format!("reading the multipart body: {error}") }
 }
 
-async fn spool(
-    field: &mut axum::extract::multipart::Field<'_>,
-    dir: &Path,
-    limit: u64,
-) -> Result<Spooled, ApiError> {
+async fn spool(field: &mut axum::extract::multipart::Field<'_>, dir: &Path, limit: u64) -> Result<Spooled, ApiError> {
     tokio::fs::create_dir_all(dir).await.map_err(ApiError::Spool)?;
     let mut spooled =
         Spooled { path: dir.join(format!("upload-{}", uuid::Uuid::new_v4().simple())), size: 0, head: Vec::new() };
@@ -87,7 +83,9 @@ fn video_extension(head: &[u8]) -> Result<&'static str, ApiError> {
         Some(kind) => Err(ApiError::UnsupportedType {
             message: format!("the file is {} ({}), not a video", kind.mime_type(), kind.extension()),
         }),
-        None if head.is_empty() => Err(ApiError::BadRequest { code: "empty-upload", message: "the file is empty".into() }),
+        None if head.is_empty() => {
+            Err(ApiError::BadRequest { code: "empty-upload", message: "the file is empty".into() })
+        }
         None => Err(ApiError::UnsupportedType {
             message: "the file is not a video container we recognise (MP4, MOV, MKV, WebM, AVI, FLV, MPEG)".into(),
         }),
@@ -126,7 +124,10 @@ async fn upload(
         let name = field.name().unwrap_or_default().to_owned();
         if name == "file" {
             if video.is_some() {
-                return Err(ApiError::BadRequest { code: "duplicate-file", message: "more than one `file` part".into() });
+                return Err(ApiError::BadRequest {
+                    code: "duplicate-file",
+                    message: "more than one `file` part".into(),
+                });
             }
             let original = field.file_name().unwrap_or("lecture").chars().take(200).collect::<String>();
             let spooled = spool(&mut field, spool_dir, state.config.max_upload_bytes).await?;
@@ -136,7 +137,10 @@ async fn upload(
             state.metrics.upload_bytes.inc_by(spooled.size);
             video = Some((key, original));
         } else if let Some(language) = name.strip_prefix("subtitle.") {
-            if language.is_empty() || language.len() > 35 || !language.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            if language.is_empty()
+                || language.len() > 35
+                || !language.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            {
                 return Err(ApiError::BadRequest {
                     code: "invalid-language",
                     message: format!("part {name:?}: the language must be a tag like `en` or `pt-BR`"),
@@ -159,13 +163,7 @@ async fn upload(
     };
     let record = state
         .store
-        .create(&NewJob {
-            id: job_id,
-            tenant_id: tenant,
-            source_key: source.path(),
-            source_name: original,
-            subtitles,
-        })
+        .create(&NewJob { id: job_id, tenant_id: tenant, source_key: source.path(), source_name: original, subtitles })
         .await?;
     tracing::info!(job_id = %record.id, "upload stored; job created");
     Ok((StatusCode::CREATED, Json(JobView::new(&record, &state.config.public_base_url))))
@@ -180,9 +178,18 @@ mod tests {
         let mut mp4 = vec![0, 0, 0, 0x20];
         mp4.extend_from_slice(b"ftypisom\0\0\x02\0isomiso2avc1mp41");
         assert_eq!(video_extension(&mp4).unwrap(), "mp4");
-        assert_eq!(video_extension(&[0x1A, 0x45, 0xDF, 0xA3, 0x93, 0x42, 0x82, 0x88, b'm', b'a', b't', b'r', b'o', b's', b'k', b'a']).unwrap(), "mkv");
+        assert_eq!(
+            video_extension(&[
+                0x1A, 0x45, 0xDF, 0xA3, 0x93, 0x42, 0x82, 0x88, b'm', b'a', b't', b'r', b'o', b's', b'k', b'a'
+            ])
+            .unwrap(),
+            "mkv"
+        );
         assert!(matches!(video_extension(b"%PDF-1.7\n"), Err(ApiError::UnsupportedType { .. })));
-        assert!(matches!(video_extension(b"#EXTM3U\n#EXTINF:4,\nhttp://x/a.ts\n"), Err(ApiError::UnsupportedType { .. })));
+        assert!(matches!(
+            video_extension(b"#EXTM3U\n#EXTINF:4,\nhttp://x/a.ts\n"),
+            Err(ApiError::UnsupportedType { .. })
+        ));
         assert_eq!(subtitle_extension("en", b"\xEF\xBB\xBFWEBVTT\n\n00:00.000 --> 00:01.000\nHi\n").unwrap(), "vtt");
         assert_eq!(subtitle_extension("en", b"1\n00:00:00,000 --> 00:00:01,000\nHi\n").unwrap(), "srt");
         assert!(subtitle_extension("en", b"not subtitles").is_err());

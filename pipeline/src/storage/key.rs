@@ -44,7 +44,8 @@ impl StorageKey {
     pub fn from_path(path: &str) -> Result<Self, PipelineError> {
         let parts: Vec<&str> = path.split('/').collect();
         let attempt_of = |text: &str| {
-            text.parse::<u32>().map_err(|_| PipelineError::InvalidKey { part: text.to_owned(), reason: "not an attempt number" })
+            text.parse::<u32>()
+                .map_err(|_| PipelineError::InvalidKey { part: text.to_owned(), reason: "not an attempt number" })
         };
         match parts.as_slice() {
             ["sources", tenant, job, file] => Self::source(tenant, job, file),

@@ -60,13 +60,15 @@ impl Drop for Scratch {
 }
 
 async fn fetch(storage: &Storage, stored: &str, local: &Path) -> Result<(), Failure> {
-    let key = StorageKey::from_path(stored)
-        .map_err(|error| Failure { code: "invalid-job".into(), message: error.to_string(), retryable: false })?;
-    match storage.get_bytes(&key).await {
-        Ok(Some(bytes)) => tokio::fs::write(local, bytes)
-            .await
-            .map_err(|error| retryable("fetch-failed", format!("writing {}: {error}", local.display()))),
-        Ok(None) => Err(Failure {
+    let key = StorageKey::from_path(stored).map_err(|error| Failure {
+        code: "invalid-job".into(),
+        message: error.to_string(),
+        retryable: false,
+    })?;
+    // Streamed to disk: a lecture can be gigabytes.
+    match storage.get_to_file(&key, local).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Failure {
             code: "source-missing".into(),
             message: format!("{stored} is not in storage"),
             retryable: false,
@@ -87,7 +89,8 @@ pub(super) async fn run(
     cancel: &CancelFlag,
     progress: &Arc<AtomicU64>,
 ) -> Result<(), Failure> {
-    let scratch_path = worker.settings.work_dir.join(format!("{}-{}-{}", record.id, record.attempt, uuid::Uuid::new_v4().simple()));
+    let scratch_path =
+        worker.settings.work_dir.join(format!("{}-{}-{}", record.id, record.attempt, uuid::Uuid::new_v4().simple()));
     tokio::fs::create_dir_all(&scratch_path)
         .await
         .map_err(|error| retryable("work-dir-failed", format!("creating {}: {error}", scratch_path.display())))?;

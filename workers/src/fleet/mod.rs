@@ -113,10 +113,9 @@ impl Worker {
         // Prefetched deliveries not started go back to the queue with the consumer.
         drop(consumer);
         tracing::info!(in_hand = running.len(), "worker stopping; letting the jobs in hand finish");
-        let drained = tokio::time::timeout(self.settings.shutdown_grace, async {
-            while running.join_next().await.is_some() {}
-        })
-        .await;
+        let drained =
+            tokio::time::timeout(self.settings.shutdown_grace, async { while running.join_next().await.is_some() {} })
+                .await;
         if drained.is_err() {
             hand_back.cancel();
             while running.join_next().await.is_some() {}

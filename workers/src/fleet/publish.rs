@@ -58,7 +58,10 @@ pub(super) async fn upload(
             };
             let key = key_for(relative).map_err(|error| failure(&error))?;
             let path = root.join(relative);
-            storage.put_file(&key, &path, &ObjectMeta::for_ladder_file(relative)).await.map_err(|error| failure(&error))?;
+            storage
+                .put_file(&key, &path, &ObjectMeta::for_ladder_file(relative))
+                .await
+                .map_err(|error| failure(&error))?;
             let size = std::fs::metadata(&path).map(|meta| meta.len()).unwrap_or(0);
             metrics.upload_bytes.inc_by(size);
             Ok(())

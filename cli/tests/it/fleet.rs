@@ -1,0 +1,409 @@
+//! The pipeline end to end, as users and operators drive it: `lms-media serve` (and `worker` processes)
+//! started as real processes, uploads through `curl`, jobs followed over HTTP, faults made by killing
+//! processes. Embedded runs use SQLite, a local folder and the in-process queue; distributed runs use the
+//! PostgreSQL, RabbitMQ and Garage servers `scripts/test` starts on loopback.
+
+// Helpers shared by the tests, which clippy does not see as test code.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::util::{committed_fixture, fixture, lms_media, run_with_limit};
+
+/// Settings of the servers on loopback, as `scripts/setup` and `scripts/garage` leave them.
+fn distributed_env(test: &str) -> Vec<(String, String)> {
+    let garage = std::env::var_os("LMS_MEDIA_GARAGE_ENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/lms-media/garage/env"));
+    let text = std::fs::read_to_string(&garage)
+        .unwrap_or_else(|error| panic!("no Garage settings at {} ({error}): run scripts/garage", garage.display()));
+    let vars: HashMap<&str, &str> = text.lines().filter_map(|line| line.split_once('=')).collect();
+    let database = create_database();
+    vec![
+        ("DATABASE_URL".into(), database),
+        ("LMS_MEDIA_AMQP_URL".into(), "amqp://guest:guest@127.0.0.1:5672/%2f?heartbeat=5".into()),
+        ("LMS_MEDIA_AMQP_QUEUE".into(), format!("lms.it.{test}.{}", std::process::id())),
+        ("LMS_MEDIA_S3_BUCKET".into(), vars["LMS_MEDIA_S3_BUCKET"].into()),
+        ("LMS_MEDIA_S3_ENDPOINT".into(), vars["LMS_MEDIA_S3_ENDPOINT"].into()),
+        ("AWS_REGION".into(), vars["AWS_REGION"].into()),
+        ("AWS_ACCESS_KEY_ID".into(), vars["AWS_ACCESS_KEY_ID"].into()),
+        ("AWS_SECRET_ACCESS_KEY".into(), vars["AWS_SECRET_ACCESS_KEY"].into()),
+    ]
+}
+
+/// A fresh PostgreSQL database, made with `psql` so this test binary needs no database driver.
+fn create_database() -> String {
+    let admin = std::env::var("LMS_MEDIA_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://lms_media:lms_media@127.0.0.1:5432/lms_media_test".into());
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let name = format!("lms_media_t_it_{}_{nanos}", std::process::id());
+    let output =
+        Command::new("psql").arg(&admin).args(["-qtAX", "-c", &format!("CREATE DATABASE {name}")]).output().unwrap();
+    assert!(output.status.success(), "psql: {}", String::from_utf8_lossy(&output.stderr));
+    format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
+}
+
+/// A running `lms-media serve` or `worker`, killed when dropped.
+struct Process {
+    child: Child,
+    address: Option<String>,
+    log: PathBuf,
+}
+
+impl Process {
+    fn start(args: &[&str], data: &Path, env: &[(String, String)], log_name: &str) -> Process {
+        let log = data.join(format!("{log_name}.log"));
+        let mut command = lms_media();
+        command
+            .args(args)
+            .arg("--data-dir")
+            .arg(data)
+            .args(["--lease-seconds", "3", "--retry-backoff-seconds", "0", "--shutdown-grace-seconds", "5"])
+            .envs(env.iter().map(|(name, value)| (name, value)))
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap());
+        let mut child = command.spawn().unwrap();
+        let mut address = None;
+        if args[0] == "serve" {
+            let stdout = child.stdout.take().unwrap();
+            let mut line = String::new();
+            BufReader::new(stdout).read_line(&mut line).unwrap();
+            let found = line.trim().strip_prefix("listening on ").map(str::to_owned);
+            assert!(
+                found.is_some(),
+                "serve did not start: {line:?}\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            address = found;
+        }
+        Process { child, address, log }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address.as_deref().unwrap())
+    }
+
+    fn kill_hard(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill_hard();
+    }
+}
+
+fn serve(data: &Path, env: &[(String, String)], extra: &[&str]) -> Process {
+    let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    Process::start(&args, data, env, "serve")
+}
+
+fn curl(args: &[&str]) -> (u16, String) {
+    let output = run_with_limit(
+        Command::new("curl").args(["-sS", "--max-time", "60", "-w", "\n%{http_code}"]).args(args),
+        Duration::from_secs(70),
+    );
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let (body, status) = text.rsplit_once('\n').unwrap_or(("", "0"));
+    (status.trim().parse().unwrap_or(0), body.to_owned())
+}
+
+fn upload(server: &Process, video: &Path, subtitles: &[(&str, PathBuf)]) -> (u16, Value) {
+    let mut args = vec!["-F".to_owned(), format!("file=@{}", video.display())];
+    for (language, path) in subtitles {
+        args.push("-F".into());
+        args.push(format!("subtitle.{language}=@{}", path.display()));
+    }
+    args.push(server.url("/api/v1/uploads"));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (status, body) = curl(&refs);
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+fn job(server: &Process, id: &str) -> Value {
+    let (status, body) = curl(&[&server.url(&format!("/api/v1/jobs/{id}"))]);
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// Polls the job until `done` says so, failing with the server's log after `limit`.
+fn wait_for(server: &Process, id: &str, limit: Duration, done: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    loop {
+        let current = job(server, id);
+        if done(&current) {
+            return current;
+        }
+        assert!(started.elapsed() < limit, "job {id} stuck at {current}\n--- log ---\n{}", server.log());
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+fn is_final(job: &Value) -> bool {
+    matches!(job["state"].as_str(), Some("published" | "dead" | "rejected"))
+}
+
+/// Response headers of a GET, lower-cased names.
+fn headers(url: &str, origin: &str) -> (u16, HashMap<String, String>) {
+    let (status, body) = curl(&["-D", "-", "-o", "/dev/null", "-H", &format!("Origin: {origin}"), url]);
+    let map = body
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    (status, map)
+}
+
+#[test]
+fn embedded_serve_turns_an_upload_into_a_published_ladder() {
+    let data = tempfile::tempdir().unwrap();
+    let server = serve(data.path(), &[], &[]);
+    let events_log = data.path().join("events.txt");
+    let (status, created) =
+        upload(&server, &fixture("small-360p.mp4"), &[("en", committed_fixture("subtitles/lecture.en.srt"))]);
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["state"], "queued");
+    assert_eq!(created["subtitles"], serde_json::json!(["en"]));
+    // A UI follows the job over server-sent events until it ends.
+    let events = Command::new("curl")
+        .args(["-sS", "-N", "--max-time", "120", "-o"])
+        .arg(&events_log)
+        .arg(server.url(&format!("/api/v1/jobs/{id}/events")))
+        .spawn()
+        .unwrap();
+
+    let done = wait_for(&server, &id, Duration::from_secs(180), is_final);
+    assert_eq!(done["state"], "published", "{done}\n{}", server.log());
+    assert_eq!(done["attempts"], 1);
+    let master_url = done["ladder"]["master_url"].as_str().unwrap();
+    let prefix = done["ladder"]["prefix"].as_str().unwrap();
+    assert_eq!(prefix, format!("ladders/default/{id}/1"));
+
+    // The ladder is valid as stored, and served with CDN-ready headers.
+    let ladder = data.path().join("storage").join(prefix);
+    let validate = run_with_limit(lms_media().args(["hls", "validate"]).arg(&ladder), Duration::from_secs(60));
+    assert!(validate.status.success(), "{}", String::from_utf8_lossy(&validate.stdout));
+    let (status, master) = headers(master_url, "https://learn.example");
+    assert_eq!(status, 200);
+    assert_eq!(master["content-type"], "application/vnd.apple.mpegurl");
+    assert_eq!(master["cache-control"], "public, max-age=60");
+    assert_eq!(master["access-control-allow-origin"], "*");
+    let segment = std::fs::read_dir(ladder.join("360p"))
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.file_name().into_string().unwrap())
+        .find(|name| name.ends_with(".m4s"))
+        .unwrap();
+    let (status, segment_headers) =
+        headers(&master_url.replace("master.m3u8", &format!("360p/{segment}")), "https://learn.example");
+    assert_eq!(status, 200);
+    assert_eq!(segment_headers["content-type"], "video/iso.segment");
+    assert_eq!(segment_headers["cache-control"], "public, max-age=31536000, immutable");
+    // Sources are never served.
+    let (status, _) = curl(&[&server.url(&format!("/media/sources/default/{id}/lecture.mp4"))]);
+    assert_eq!(status, 404);
+
+    let mut events = events;
+    let started = Instant::now();
+    while events.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = events.kill();
+    let stream = std::fs::read_to_string(&events_log).unwrap_or_default();
+    assert!(stream.contains("event: job"), "{stream}");
+    assert!(stream.contains("\"state\":\"published\""), "the event stream did not end with the ladder: {stream}");
+
+    let (status, metrics) = curl(&[&server.url("/metrics")]);
+    assert_eq!(status, 200);
+    assert!(metrics.contains("lms_media_jobs{state=\"published\"} 1"), "{metrics}");
+    assert!(metrics.contains("lms_media_encode_seconds_count 1"), "{metrics}");
+    assert_eq!(curl(&[&server.url("/readyz")]).0, 200);
+    assert_eq!(curl(&[&server.url("/healthz")]).0, 200);
+}
+
+#[test]
+fn uploads_are_checked_and_bad_sources_end_with_their_reason() {
+    let data = tempfile::tempdir().unwrap();
+    let server = serve(data.path(), &[], &["--max-upload-mb", "1"]);
+    // Not a video, whatever its name says: refused at once, no job.
+    let fake = data.path().join("lecture.mp4");
+    std::fs::write(&fake, "Week 1 notes: not a video at all\n").unwrap();
+    let (status, body) = upload(&server, &fake, &[]);
+    assert_eq!(status, 415, "{body}");
+    assert_eq!(body["error"]["code"], "unsupported-type");
+    // Over the size limit.
+    let (status, body) = upload(&server, &fixture("camera-1080p30.mp4"), &[]);
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["error"]["code"], "too-large");
+    // An unknown job, and another tenant's job, are not found.
+    assert_eq!(curl(&[&server.url("/api/v1/jobs/nope")]).0, 404);
+
+    // A video the probe refuses (a 16384x16384 picture): the job is rejected with the reason, never retried.
+    let (status, created) = upload(&server, &fixture("huge-16384x16384.mp4"), &[]);
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let other_tenant = curl(&["-H", "X-Tenant-Id: other-school", &server.url(&format!("/api/v1/jobs/{id}"))]);
+    assert_eq!(other_tenant.0, 404, "tenants see only their own jobs");
+    let done = wait_for(&server, id, Duration::from_secs(120), is_final);
+    assert_eq!(done["state"], "rejected", "{done}");
+    assert_eq!(done["attempts"], 1);
+    assert_eq!(done["error"]["code"], "input-rejected");
+    assert!(done["error"]["message"].as_str().unwrap().contains("16384"), "{done}");
+}
+
+#[test]
+fn a_job_that_crashes_the_encoder_every_time_is_dead_after_its_attempts_and_can_be_replayed() {
+    let data = tempfile::tempdir().unwrap();
+    let crash = vec![("LMS_MEDIA_CHILD_FAULT".to_owned(), "abort-while-encoding".to_owned())];
+    let server = serve(data.path(), &crash, &["--max-attempts", "2"]);
+    let (status, created) = upload(&server, &fixture("small-360p.mp4"), &[]);
+    assert_eq!(status, 201);
+    let id = created["id"].as_str().unwrap().to_owned();
+    let done = wait_for(&server, &id, Duration::from_secs(120), is_final);
+    assert_eq!(done["state"], "dead", "{done}");
+    assert_eq!(done["attempts"], 2);
+    assert!(
+        done["error"]["message"].as_str().unwrap().contains("crash")
+            || done["error"]["code"].as_str().unwrap().contains("crash"),
+        "{done}"
+    );
+    assert!(done["ladder"].is_null());
+    drop(server);
+
+    // Fixed (here: the fault is gone), an operator replays it.
+    let server = serve(data.path(), &[], &[]);
+    let (status, replayed) = curl(&["-X", "POST", &server.url(&format!("/api/v1/jobs/{id}/replay"))]);
+    assert_eq!(status, 200, "{replayed}");
+    let done = wait_for(&server, &id, Duration::from_secs(180), is_final);
+    assert_eq!(done["state"], "published", "{done}\n{}", server.log());
+    assert_eq!(done["attempts"], 3);
+}
+
+/// The bucket the distributed fleet uses, through the fleet's own storage client.
+fn fleet_storage(env: &[(String, String)]) -> lms_pipeline::storage::Storage {
+    let get = |name: &str| env.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()).unwrap();
+    lms_pipeline::storage::StorageConfig::S3 {
+        endpoint: Some(get("LMS_MEDIA_S3_ENDPOINT")),
+        region: get("AWS_REGION"),
+        bucket: get("LMS_MEDIA_S3_BUCKET"),
+        access_key_id: get("AWS_ACCESS_KEY_ID"),
+        secret_access_key: get("AWS_SECRET_ACCESS_KEY"),
+    }
+    .build()
+    .unwrap()
+}
+
+/// Lists an S3 prefix with the fleet's own storage client.
+fn s3_listing(env: &[(String, String)], prefix: &str) -> Vec<String> {
+    let storage = fleet_storage(env);
+    let key = lms_pipeline::StorageKey::from_path(prefix).unwrap();
+    tokio::runtime::Runtime::new().unwrap().block_on(storage.list(&key)).unwrap()
+}
+
+/// Every URI the playlists under `prefix` name is in `files`.
+fn assert_no_broken_uri(env: &[(String, String)], prefix: &str, files: &[String]) {
+    let storage = fleet_storage(env);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for playlist in files.iter().filter(|name| name.ends_with(".m3u8")) {
+        let key = lms_pipeline::StorageKey::from_path(&format!("{prefix}/{playlist}")).unwrap();
+        let text = String::from_utf8(runtime.block_on(storage.get_bytes(&key)).unwrap().unwrap()).unwrap();
+        let folder = playlist.rsplit_once('/').map(|(folder, _)| format!("{folder}/")).unwrap_or_default();
+        for line in text.lines() {
+            let mut uris: Vec<&str> = line.split("URI=\"").skip(1).filter_map(|rest| rest.split('"').next()).collect();
+            if !line.starts_with('#') && !line.trim().is_empty() {
+                uris.push(line.trim());
+            }
+            for uri in uris {
+                let target = format!("{folder}{uri}");
+                let normal = normalise(&target);
+                assert!(files.contains(&normal), "{playlist} names {uri}, which is not published");
+            }
+        }
+    }
+}
+
+fn normalise(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            ".." => {
+                parts.pop();
+            }
+            "." | "" => {}
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
+}
+
+#[test]
+fn a_worker_killed_mid_encode_is_replaced_and_exactly_one_ladder_is_published() {
+    let env = distributed_env("kill");
+    let data = tempfile::tempdir().unwrap();
+    let server = serve(data.path(), &env, &["--workers", "0"]);
+    let worker_a_data = data.path().join("worker-a");
+    std::fs::create_dir_all(&worker_a_data).unwrap();
+    let mut worker_a = Process::start(&["worker"], &worker_a_data, &env, "worker");
+
+    let (status, created) = upload(
+        &server,
+        &fixture("lecture-slides-1080p30.mp4"),
+        &[("en", committed_fixture("subtitles/lecture.en.srt"))],
+    );
+    assert_eq!(status, 201, "{created}\n{}", server.log());
+    let id = created["id"].as_str().unwrap().to_owned();
+    wait_for(&server, &id, Duration::from_secs(60), |job| job["state"] == "running");
+    std::thread::sleep(Duration::from_secs(2));
+    worker_a.kill_hard();
+
+    let worker_b_data = data.path().join("worker-b");
+    std::fs::create_dir_all(&worker_b_data).unwrap();
+    let worker_b = Process::start(&["worker"], &worker_b_data, &env, "worker");
+    let done = wait_for(&server, &id, Duration::from_secs(300), is_final);
+    assert_eq!(done["state"], "published", "{done}\n--- worker b ---\n{}", worker_b.log());
+    assert_eq!(done["attempts"], 2, "the killed attempt counts: {done}");
+    // Only the finishing attempt's prefix holds a ladder, and nothing it names is missing.
+    let job_prefix = format!("ladders/default/{id}");
+    let attempt_one = s3_listing(&env, &format!("{job_prefix}/1"));
+    assert!(!attempt_one.contains(&"master.m3u8".to_owned()), "the killed attempt published a master");
+    let published = s3_listing(&env, &format!("{job_prefix}/2"));
+    assert!(published.contains(&"master.m3u8".to_owned()), "{published:?}");
+    assert!(published.iter().any(|name| name.starts_with("subtitles/")), "{published:?}");
+    assert_no_broken_uri(&env, &format!("{job_prefix}/2"), &published);
+}
+
+#[test]
+fn a_job_committed_before_the_api_died_is_published_after_restart() {
+    let env = distributed_env("relay");
+    let data = tempfile::tempdir().unwrap();
+    let mut delayed = env.clone();
+    delayed.push(("LMS_MEDIA_FAULT_RELAY_DELAY_MS".into(), "600000".into()));
+    let mut server = serve(data.path(), &delayed, &["--workers", "0"]);
+    let (status, created) = upload(&server, &fixture("small-360p.mp4"), &[]);
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+    // Committed, not yet published: the API dies.
+    server.kill_hard();
+
+    let server = serve(data.path(), &env, &["--workers", "1"]);
+    assert_eq!(job(&server, &id)["state"], "queued");
+    let done = wait_for(&server, &id, Duration::from_secs(180), is_final);
+    assert_eq!(done["state"], "published", "{done}\n{}", server.log());
+    assert_eq!(done["attempts"], 1);
+}
