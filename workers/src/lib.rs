@@ -1,6 +1,6 @@
-//! `lms-workers` owns the encoding side of lms-media: the input policy and the probe that enforces it, and (as
-//! the project grows) the `Engine` trait with its FFmpeg and GStreamer implementations and the job runner that
-//! fetches, encodes, packages and publishes.
+//! `lms-workers` owns the encoding side of lms-media: the input policy and the probe that enforces it, the
+//! `Engine` trait with its FFmpeg implementation, `transcode`/`batch` for one machine, and [`fleet`], the
+//! worker that claims queued jobs, encodes them in a child process and publishes their ladders.
 //!
 //! FFmpeg is linked here and nowhere else: the API server and the SCORM validator build without it.
 //! Untrusted media never reaches an FFmpeg demuxer until [`probe`] has accepted it: the probe reads the file
