@@ -178,13 +178,11 @@ mod tests {
         let mut mp4 = vec![0, 0, 0, 0x20];
         mp4.extend_from_slice(b"ftypisom\0\0\x02\0isomiso2avc1mp41");
         assert_eq!(video_extension(&mp4).unwrap(), "mp4");
-        assert_eq!(
-            video_extension(&[
-                0x1A, 0x45, 0xDF, 0xA3, 0x93, 0x42, 0x82, 0x88, b'm', b'a', b't', b'r', b'o', b's', b'k', b'a'
-            ])
-            .unwrap(),
-            "mkv"
-        );
+        // Matroska: the EBML magic, then the `matroska` doctype within the first 256 bytes.
+        let mut mkv = vec![0x1A, 0x45, 0xDF, 0xA3, 0x9F, 0x42, 0x86, 0x81, 0x01];
+        mkv.extend_from_slice(b"\x42\x82\x88matroska");
+        mkv.resize(512, 0);
+        assert_eq!(video_extension(&mkv).unwrap(), "mkv");
         assert!(matches!(video_extension(b"%PDF-1.7\n"), Err(ApiError::UnsupportedType { .. })));
         assert!(matches!(
             video_extension(b"#EXTM3U\n#EXTINF:4,\nhttp://x/a.ts\n"),
