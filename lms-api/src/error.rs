@@ -53,6 +53,10 @@ impl ApiError {
             ApiError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too-large"),
             ApiError::UnsupportedType { .. } => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-type"),
             ApiError::NotFound { .. } => (StatusCode::NOT_FOUND, "not-found"),
+            ApiError::Pipeline(error @ PipelineError::Unsupported { .. }) => {
+                (StatusCode::NOT_IMPLEMENTED, error.code())
+            }
+            ApiError::Pipeline(error @ PipelineError::InvalidKey { .. }) => (StatusCode::BAD_REQUEST, error.code()),
             ApiError::Pipeline(error) if error.is_retryable() => (StatusCode::SERVICE_UNAVAILABLE, error.code()),
             ApiError::Pipeline(error) => (StatusCode::INTERNAL_SERVER_ERROR, error.code()),
             ApiError::Spool(_) => (StatusCode::INTERNAL_SERVER_ERROR, "spool-failed"),

@@ -3,6 +3,8 @@
 //!
 //! - `routes::uploads`: `POST /api/v1/uploads` streams a lecture (and its subtitles) to storage, checks its
 //!   type from its bytes, and creates the job with its outbox message in one transaction.
+//! - `routes::direct_uploads`: presigned S3 uploads straight from the browser, then `complete`, which checks
+//!   what arrived and creates the job.
 //! - `routes::jobs`: a job's state, attempts, progress and ladder URLs; its progress as server-sent events;
 //!   replay of a dead job.
 //! - `routes::ops`: `/metrics` (Prometheus), `/healthz`, `/readyz`.
@@ -65,6 +67,7 @@ pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let mut app = Router::new()
         .merge(routes::uploads::routes(&state.config))
+        .merge(routes::direct_uploads::routes())
         .merge(routes::jobs::routes())
         .merge(routes::ops::routes());
     if let Some(root) = &state.config.media_root {

@@ -57,6 +57,11 @@ async fn contract(storage: &Storage, job: &str) {
     assert_eq!(storage.read_prefix(&key, 16).await.unwrap().as_deref(), Some(&bytes[..16]));
     assert_eq!(storage.get_bytes(&key).await.unwrap(), Some(bytes));
 
+    // Deleting one object, then again (a missing object is no error).
+    storage.delete(&master).await.unwrap();
+    assert_eq!(storage.get_bytes(&master).await.unwrap(), None);
+    storage.delete(&master).await.unwrap();
+
     // Deleting an attempt's prefix leaves the other attempt alone.
     storage.delete_prefix(&first).await.unwrap();
     assert!(storage.list(&first).await.unwrap().is_empty());

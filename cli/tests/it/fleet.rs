@@ -407,3 +407,92 @@ fn a_job_committed_before_the_api_died_is_published_after_restart() {
     assert_eq!(done["state"], "published", "{done}\n{}", server.log());
     assert_eq!(done["attempts"], 1);
 }
+
+/// Asks for a presigned upload of `file` and PUTs it there as a browser would; returns the upload id.
+fn direct_upload(server: &Process, file: &Path, content_type: &str) -> String {
+    let size = std::fs::metadata(file).unwrap().len();
+    let request = serde_json::json!({ "filename": "lecture.mp4", "size": size, "content_type": content_type });
+    let (status, body) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        "content-type: application/json",
+        "-d",
+        &request.to_string(),
+        &server.url("/api/v1/uploads/presigned"),
+    ]);
+    assert_eq!(status, 201, "{body}");
+    let signed: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(signed["method"], "PUT");
+    let mut put = vec!["-X".to_owned(), "PUT".to_owned(), "-T".to_owned(), file.display().to_string()];
+    for (name, value) in signed["headers"].as_object().unwrap() {
+        if name != "content-length" {
+            put.push("-H".into());
+            put.push(format!("{name}: {}", value.as_str().unwrap()));
+        }
+    }
+    put.push(signed["url"].as_str().unwrap().to_owned());
+    let refs: Vec<&str> = put.iter().map(String::as_str).collect();
+    let (status, body) = curl(&refs);
+    assert_eq!(status, 200, "the presigned PUT failed: {body}");
+    signed["upload_id"].as_str().unwrap().to_owned()
+}
+
+fn complete(server: &Process, id: &str) -> (u16, Value) {
+    let (status, body) = curl(&["-X", "POST", &server.url(&format!("/api/v1/uploads/{id}/complete"))]);
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+#[test]
+fn browsers_upload_straight_to_s3_and_the_api_checks_what_arrived() {
+    let env = distributed_env("direct");
+    let data = tempfile::tempdir().unwrap();
+    let server = serve(data.path(), &env, &["--workers", "1"]);
+
+    let id = direct_upload(&server, &fixture("small-360p.mp4"), "video/mp4");
+    let (status, created) = complete(&server, &id);
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["id"], id.as_str());
+    let (status, again) = complete(&server, &id);
+    assert_eq!((status, &again["id"]), (200, &created["id"]), "completing twice is one job");
+    let done = wait_for(&server, &id, Duration::from_secs(180), is_final);
+    assert_eq!(done["state"], "published", "{done}\n{}", server.log());
+
+    // A text file declared as video: refused at completion, deleted, no job.
+    let fake = data.path().join("notes.mp4");
+    std::fs::write(&fake, "Week 1 notes, not a video\n".repeat(20)).unwrap();
+    let id = direct_upload(&server, &fake, "video/mp4");
+    let (status, refused) = complete(&server, &id);
+    assert_eq!(status, 415, "{refused}");
+    let key = lms_pipeline::StorageKey::source("default", &id, "lecture.upload").unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    assert_eq!(runtime.block_on(fleet_storage(&env).head(&key)).unwrap(), None, "the refused upload was kept");
+    assert_eq!(curl(&[&server.url(&format!("/api/v1/jobs/{id}"))]).0, 404);
+
+    // Completing an upload that never arrived says so.
+    let (status, body) = complete(&server, &uuid_like());
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "nothing-uploaded");
+}
+
+fn uuid_like() -> String {
+    "0b6f2e5c-3d1a-4c8e-9f7a-2b4d6e8f0a1c".into()
+}
+
+#[test]
+fn direct_uploads_need_s3() {
+    let data = tempfile::tempdir().unwrap();
+    let server = serve(data.path(), &[], &[]);
+    let request = r#"{"filename":"a.mp4","size":1000,"content_type":"video/mp4"}"#;
+    let (status, body) = curl(&[
+        "-X",
+        "POST",
+        "-H",
+        "content-type: application/json",
+        "-d",
+        request,
+        &server.url("/api/v1/uploads/presigned"),
+    ]);
+    assert_eq!(status, 501, "{body}");
+    assert!(body.contains("presigned uploads need S3"), "{body}");
+}

@@ -1,5 +1,6 @@
 //! The API's routes, one module per resource.
 
+pub(crate) mod direct_uploads;
 pub(crate) mod jobs;
 pub(crate) mod ops;
 pub(crate) mod uploads;

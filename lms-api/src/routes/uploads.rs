@@ -24,7 +24,7 @@ use crate::{ApiConfig, ApiError, AppState};
 /// Subtitle files are small; anything larger is not a subtitle file.
 const MAX_SUBTITLE_BYTES: u64 = 5 * 1024 * 1024;
 /// Bytes kept from the start of a part to decide its type.
-const SNIFF_BYTES: usize = 8192;
+pub(crate) const SNIFF_BYTES: usize = 8192;
 
 pub(crate) fn routes(config: &ApiConfig) -> Router<AppState> {
     // The multipart framing adds a little to the file itself.
@@ -77,7 +77,7 @@ async fn spool(field: &mut axum::extract::multipart::Field<'_>, dir: &Path, limi
 }
 
 /// The container of a video, from its first bytes: its file extension.
-fn video_extension(head: &[u8]) -> Result<&'static str, ApiError> {
+pub(crate) fn video_extension(head: &[u8]) -> Result<&'static str, ApiError> {
     match infer::get(head) {
         Some(kind) if kind.matcher_type() == infer::MatcherType::Video => Ok(kind.extension()),
         Some(kind) => Err(ApiError::UnsupportedType {

@@ -138,6 +138,15 @@ impl LocalStorage {
         Ok(found)
     }
 
+    pub(crate) async fn delete(&self, key: &StorageKey) -> Result<(), PipelineError> {
+        let path = self.file(key);
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(PipelineError::Local { path, source }),
+        }
+    }
+
     pub(crate) async fn delete_prefix(&self, prefix: &StorageKey) -> Result<(), PipelineError> {
         let base = self.file(prefix);
         match tokio::fs::remove_dir_all(&base).await {

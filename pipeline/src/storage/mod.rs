@@ -169,6 +169,14 @@ impl Storage {
         }
     }
 
+    /// Deletes the object under `key`; deleting a missing object is not an error.
+    pub async fn delete(&self, key: &StorageKey) -> Result<(), PipelineError> {
+        match self {
+            Storage::Local(local) => local.delete(key).await,
+            Storage::S3(s3) => s3.delete(key).await,
+        }
+    }
+
     /// Deletes every object under the prefix `prefix` (an abandoned attempt's ladder).
     pub async fn delete_prefix(&self, prefix: &StorageKey) -> Result<(), PipelineError> {
         match self {

@@ -296,6 +296,19 @@ impl S3Storage {
         Ok(found)
     }
 
+    pub(crate) async fn delete(&self, key: &StorageKey) -> Result<(), PipelineError> {
+        let path = key.path();
+        // S3 answers a delete of a missing key with success too.
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(&path)
+            .send()
+            .await
+            .map_err(|error| s3_error("DeleteObject", &path, error))?;
+        Ok(())
+    }
+
     pub(crate) async fn delete_prefix(&self, prefix: &StorageKey) -> Result<(), PipelineError> {
         let base = format!("{}/", prefix.path());
         let names = self.list(prefix).await?;

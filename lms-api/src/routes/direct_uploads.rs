@@ -1,0 +1,143 @@
+//! Direct uploads: the browser sends the lecture straight to S3, and the API only signs and checks.
+//!
+//! `POST /api/v1/uploads/presigned` with `{"filename", "size", "content_type"}` answers a presigned `PUT`
+//! (its URL, the headers to send, its expiry) for exactly that size and type, under a fresh upload id.
+//! `POST /api/v1/uploads/{id}/complete` then checks what arrived (it exists, its size is within the limit,
+//! its first bytes are a video) and creates the job, with the upload id as the job id, and its outbox
+//! message. Completing twice answers the same job. A refused upload is deleted. Uploads never completed are
+//! left to the bucket's lifecycle rule (docs/DEPLOY.md).
+
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::post;
+use axum::{Json, Router};
+use lms_pipeline::jobs::NewJob;
+use lms_pipeline::storage::StorageKey;
+use serde::{Deserialize, Serialize};
+
+use crate::routes::jobs::JobView;
+use crate::routes::uploads::{SNIFF_BYTES, video_extension};
+use crate::tenant::Tenant;
+use crate::{ApiError, AppState};
+
+/// How long a presigned URL works: long enough to start a large upload on a slow link.
+const PRESIGNED_LIFETIME: Duration = Duration::from_secs(3600);
+/// The object name of a direct upload; its container is decided from its bytes at completion.
+const UPLOAD_NAME: &str = "lecture.upload";
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/uploads/presigned", post(presign))
+        .route("/api/v1/uploads/{id}/complete", post(complete))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PresignRequest {
+    filename: String,
+    size: u64,
+    content_type: String,
+}
+
+#[derive(Debug, Serialize)]
+struct PresignResponse {
+    upload_id: String,
+    method: &'static str,
+    url: String,
+    headers: std::collections::BTreeMap<String, String>,
+    expires_at_unix: u64,
+    complete_url: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompleteRequest {
+    /// The uploader's file name, for display.
+    filename: Option<String>,
+}
+
+fn upload_key(tenant: &str, id: &str) -> Result<StorageKey, ApiError> {
+    uuid::Uuid::parse_str(id).map_err(|_| ApiError::NotFound { what: format!("upload {id}") })?;
+    Ok(StorageKey::source(tenant, id, UPLOAD_NAME)?)
+}
+
+async fn presign(
+    State(state): State<AppState>,
+    Tenant(tenant): Tenant,
+    Json(request): Json<PresignRequest>,
+) -> Result<(StatusCode, Json<PresignResponse>), ApiError> {
+    if request.size == 0 {
+        return Err(ApiError::BadRequest { code: "empty-upload", message: "`size` is 0".into() });
+    }
+    if request.size > state.config.max_upload_bytes {
+        return Err(ApiError::TooLarge { limit: state.config.max_upload_bytes });
+    }
+    if !request.content_type.starts_with("video/") {
+        return Err(ApiError::UnsupportedType {
+            message: format!("`content_type` {:?} is not a video type", request.content_type),
+        });
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let key = upload_key(&tenant, &id)?;
+    let signed = state.storage.presign_put(&key, &request.content_type, request.size, PRESIGNED_LIFETIME).await?;
+    tracing::info!(upload_id = %id, size = request.size, filename = %request.filename, "direct upload signed");
+    Ok((
+        StatusCode::CREATED,
+        Json(PresignResponse {
+            complete_url: format!("/api/v1/uploads/{id}/complete"),
+            upload_id: id,
+            method: signed.method,
+            url: signed.url,
+            headers: signed.headers.into_iter().collect(),
+            expires_at_unix: signed.expires_at_unix,
+        }),
+    ))
+}
+
+async fn complete(
+    State(state): State<AppState>,
+    Tenant(tenant): Tenant,
+    Path(id): Path<String>,
+    body: Option<Json<CompleteRequest>>,
+) -> Result<(StatusCode, Json<JobView>), ApiError> {
+    let request = body.map(|Json(request)| request).unwrap_or_default();
+    let key = upload_key(&tenant, &id)?;
+    if let Some(existing) = state.store.get(&tenant, &id).await? {
+        return Ok((StatusCode::OK, Json(JobView::new(&existing, &state.config.public_base_url))));
+    }
+    let Some(stored) = state.storage.head(&key).await? else {
+        return Err(ApiError::BadRequest {
+            code: "nothing-uploaded",
+            message: format!("upload {id} has no file yet: PUT it to the presigned URL first"),
+        });
+    };
+    let size = stored.size.unwrap_or(0);
+    let refusal = if size > state.config.max_upload_bytes {
+        Some(ApiError::TooLarge { limit: state.config.max_upload_bytes })
+    } else {
+        let head = state.storage.read_prefix(&key, SNIFF_BYTES).await?.unwrap_or_default();
+        video_extension(&head).err()
+    };
+    if let Some(refusal) = refusal {
+        state.storage.delete(&key).await?;
+        return Err(refusal);
+    }
+    state.metrics.upload_bytes.inc_by(size);
+    let filename = request.filename.unwrap_or_else(|| UPLOAD_NAME.into()).chars().take(200).collect();
+    let job = NewJob {
+        id: id.clone(),
+        tenant_id: tenant.clone(),
+        source_key: key.path(),
+        source_name: filename,
+        subtitles: Vec::new(),
+    };
+    let record = match state.store.create(&job).await {
+        Ok(record) => record,
+        // Completed twice at once: the other call created it.
+        Err(error) => state.store.get(&tenant, &id).await?.ok_or(error)?,
+    };
+    tracing::info!(job_id = %record.id, size, "direct upload complete; job created");
+    Ok((StatusCode::CREATED, Json(JobView::new(&record, &state.config.public_base_url))))
+}
