@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand};
 
 /// Media for learning platforms: HLS ladders from lectures, SCORM package checks, and the services around them.
 #[derive(Debug, Parser)]
-#[command(name = "lms-media", version, about, propagate_version = true)]
+#[command(name = "lms-media", version, about, propagate_version = true, args_override_self = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -114,6 +114,10 @@ impl FleetArgs {
         settings.concurrency = concurrency;
         settings.lease = Duration::from_secs_f64(self.lease_seconds.max(0.3));
         settings.shutdown_grace = Duration::from_secs_f64(self.shutdown_grace_seconds.max(0.0));
+        // Fault injection for the reliability tests: slow uploads down to kill a worker in the middle of one.
+        if let Some(pause) = env("LMS_MEDIA_FAULT_UPLOAD_PAUSE_MS").and_then(|value| value.parse::<u64>().ok()) {
+            settings.upload_pause = Duration::from_millis(pause);
+        }
         Worker {
             store: fleet.store.clone(),
             storage: fleet.storage.clone(),

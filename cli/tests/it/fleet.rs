@@ -16,6 +16,8 @@ use serde_json::Value;
 
 use crate::util::{committed_fixture, fixture, lms_media, run_with_limit};
 
+mod faults;
+
 /// Settings of the servers on loopback, as `scripts/setup` and `scripts/garage` leave them.
 fn distributed_env(test: &str) -> Vec<(String, String)> {
     let garage = std::env::var_os("LMS_MEDIA_GARAGE_ENV")
@@ -61,10 +63,12 @@ impl Process {
         let log = data.join(format!("{log_name}.log"));
         let mut command = lms_media();
         command
-            .args(args)
+            .arg(args[0])
             .arg("--data-dir")
             .arg(data)
+            // The test's defaults first: a test's own flags come after them, and the last of a flag wins.
             .args(["--lease-seconds", "3", "--retry-backoff-seconds", "0", "--shutdown-grace-seconds", "5"])
+            .args(&args[1..])
             .envs(env.iter().map(|(name, value)| (name, value)))
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
@@ -171,8 +175,19 @@ fn headers(url: &str, origin: &str) -> (u16, HashMap<String, String>) {
 
 #[test]
 fn embedded_serve_turns_an_upload_into_a_published_ladder() {
+    upload_becomes_a_published_ladder(&[]);
+}
+
+/// The same, with the jobs in PostgreSQL: the API's behaviour does not depend on the database.
+#[test]
+fn serve_on_postgres_turns_an_upload_into_a_published_ladder() {
+    upload_becomes_a_published_ladder(&[("DATABASE_URL".into(), create_database())]);
+}
+
+/// Upload, follow, validate and fetch a ladder through `serve` with local storage and in-process workers.
+fn upload_becomes_a_published_ladder(env: &[(String, String)]) {
     let data = tempfile::tempdir().unwrap();
-    let server = serve(data.path(), &[], &[]);
+    let server = serve(data.path(), env, &[]);
     let events_log = data.path().join("events.txt");
     let (status, created) =
         upload(&server, &fixture("small-360p.mp4"), &[("en", committed_fixture("subtitles/lecture.en.srt"))]);

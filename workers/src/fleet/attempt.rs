@@ -124,7 +124,14 @@ pub(super) async fn run(
     let key_for = |relative: &str| StorageKey::ladder_file(&record.tenant_id, &record.id, record.attempt, relative);
     let files = publish::ladder_files(&job.output)
         .map_err(|error| retryable("publish-failed", format!("listing the ladder: {error}")))?;
-    publish::upload(&worker.storage, &job.output, &files.body, &key_for, &worker.metrics).await?;
+    tracing::info!(files = files.body.len() + files.master.len(), "uploading the ladder");
+    let uploads = publish::Uploads {
+        storage: &worker.storage,
+        root: &job.output,
+        metrics: &worker.metrics,
+        pause: worker.settings.upload_pause,
+    };
+    uploads.upload(&files.body, &key_for).await?;
     // The master goes last, and only while the attempt is still ours: a fenced worker must not make a
     // complete-looking ladder under its prefix.
     let still_ours = worker
@@ -135,5 +142,5 @@ pub(super) async fn run(
     if !still_ours || cancel.is_cancelled() {
         return Err(retryable("fenced", "the lease was lost before the master playlist".into()));
     }
-    publish::upload(&worker.storage, &job.output, &files.master, &key_for, &worker.metrics).await
+    uploads.upload(&files.master, &key_for).await
 }

@@ -43,6 +43,9 @@ pub struct WorkerSettings {
     pub work_dir: PathBuf,
     /// On shutdown, how long the jobs in hand may take to finish before they are handed back.
     pub shutdown_grace: Duration,
+    /// A pause before each file upload: zero in service; the fault tests set it to widen the window in which
+    /// a worker dies mid-upload.
+    pub upload_pause: Duration,
 }
 
 impl WorkerSettings {
@@ -56,6 +59,7 @@ impl WorkerSettings {
             lease: Duration::from_secs(60),
             work_dir,
             shutdown_grace: Duration::from_secs(30),
+            upload_pause: Duration::ZERO,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! playlist that names a file not yet uploaded.
 
 use std::path::Path;
+use std::time::Duration;
 
 use futures_util::TryStreamExt;
 use lms_pipeline::PipelineError;
@@ -42,30 +43,41 @@ pub(super) fn ladder_files(root: &Path) -> std::io::Result<LadderFiles> {
     Ok(files)
 }
 
-pub(super) async fn upload(
-    storage: &Storage,
-    root: &Path,
-    files: &[String],
-    key_for: &(dyn Fn(&str) -> Result<StorageKey, PipelineError> + Sync),
-    metrics: &Metrics,
-) -> Result<(), Failure> {
-    futures_util::stream::iter(files.iter().map(Ok::<_, Failure>))
-        .try_for_each_concurrent(PARALLEL_UPLOADS, |relative| async move {
-            let failure = |error: &dyn std::fmt::Display| Failure {
-                code: "publish-failed".into(),
-                message: format!("uploading {relative}: {error}"),
-                retryable: true,
-            };
-            let key = key_for(relative).map_err(|error| failure(&error))?;
-            let path = root.join(relative);
-            storage
-                .put_file(&key, &path, &ObjectMeta::for_ladder_file(relative))
-                .await
-                .map_err(|error| failure(&error))?;
-            let size = std::fs::metadata(&path).map(|meta| meta.len()).unwrap_or(0);
-            metrics.upload_bytes.inc_by(size);
-            Ok(())
-        })
-        .await?;
-    Ok(())
+/// Where a ladder's files go, and how.
+pub(super) struct Uploads<'a> {
+    pub storage: &'a Storage,
+    /// The ladder folder.
+    pub root: &'a Path,
+    pub metrics: &'a Metrics,
+    /// Waited before each file (fault tests only).
+    pub pause: Duration,
+}
+
+impl Uploads<'_> {
+    /// Uploads `files` (relative to the root), a few at a time, each under `key_for(file)`.
+    pub(super) async fn upload(
+        &self,
+        files: &[String],
+        key_for: &(dyn Fn(&str) -> Result<StorageKey, PipelineError> + Sync),
+    ) -> Result<(), Failure> {
+        futures_util::stream::iter(files.iter().map(Ok::<_, Failure>))
+            .try_for_each_concurrent(PARALLEL_UPLOADS, |relative| async move {
+                let failure = |error: &dyn std::fmt::Display| Failure {
+                    code: "publish-failed".into(),
+                    message: format!("uploading {relative}: {error}"),
+                    retryable: true,
+                };
+                if !self.pause.is_zero() {
+                    tokio::time::sleep(self.pause).await;
+                }
+                let key = key_for(relative).map_err(|error| failure(&error))?;
+                let path = self.root.join(relative);
+                let meta = ObjectMeta::for_ladder_file(relative);
+                self.storage.put_file(&key, &path, &meta).await.map_err(|error| failure(&error))?;
+                let size = std::fs::metadata(&path).map(|meta| meta.len()).unwrap_or(0);
+                self.metrics.upload_bytes.inc_by(size);
+                Ok(())
+            })
+            .await
+    }
 }
