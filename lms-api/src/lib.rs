@@ -32,6 +32,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
+pub use routes::ops::{Ops, router as operations_router};
 
 /// How the API behaves.
 #[derive(Debug, Clone)]
@@ -65,15 +66,16 @@ pub struct AppState {
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
+    let ops = Ops { store: state.store.clone(), queue: state.queue.clone(), metrics: state.metrics.clone() };
     let mut app = Router::new()
         .merge(routes::uploads::routes(&state.config))
         .merge(routes::direct_uploads::routes())
-        .merge(routes::jobs::routes())
-        .merge(routes::ops::routes());
+        .merge(routes::jobs::routes());
     if let Some(root) = &state.config.media_root {
         app = app.merge(media::routes(root.clone()));
     }
     app.with_state(state)
+        .merge(routes::ops::router(ops))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
             tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())

@@ -6,6 +6,7 @@
 //! - [`jobs`]: the job store, the source of truth: job rows, the outbox, claims, leases and fencing, retries
 //!   and dead jobs, on SQLite or PostgreSQL.
 //! - [`queue`]: delivery of messages, in process or through RabbitMQ.
+//! - [`maintenance`]: dead letters become dead jobs; abandoned uploads are cleaned up.
 //! - [`metrics`]: counters in Prometheus' format.
 //! - [`relay`]: moves the outbox onto the queue and requeues the jobs of vanished workers.
 //! - [`storage`]: sources and ladders, in a local folder or S3.
@@ -15,6 +16,7 @@
 mod error;
 pub mod job;
 pub mod jobs;
+pub mod maintenance;
 pub mod metrics;
 pub mod queue;
 pub mod relay;

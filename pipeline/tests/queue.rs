@@ -109,3 +109,52 @@ async fn rabbitmq_publish_fails_when_the_queue_is_gone() {
     assert!(error.to_string().contains("returned"), "{error}");
     rabbit.delete_topology().await.unwrap();
 }
+
+#[path = "support/databases.rs"]
+mod databases;
+
+/// A message the broker gives up on becomes a dead job with that reason, which can be replayed.
+#[tokio::test]
+async fn dead_letters_become_dead_jobs() {
+    use lms_pipeline::jobs::{JobState, JobStore, NewJob, RetryPolicy};
+    use lms_pipeline::maintenance::bury_dead_letters;
+
+    let (queue, rabbit) = rabbit(1).await;
+    let database = databases::TestDatabase::postgres().await;
+    let store = JobStore::connect(&database.url, RetryPolicy::default()).await.unwrap();
+    let job = NewJob {
+        id: "job-dl".into(),
+        tenant_id: "school-1".into(),
+        source_key: "sources/school-1/job-dl/lecture.mp4".into(),
+        source_name: "lecture.mp4".into(),
+        subtitles: Vec::new(),
+    };
+    store.create(&job).await.unwrap();
+    // The relay's part, by hand: publish the outbox message and drop its row.
+    let due = store.due_outbox(10).await.unwrap();
+    queue.publish(&due[0].payload).await.unwrap();
+    store.delete_outbox(&due[0].id).await.unwrap();
+    // Its consumers die before settling it, more often than the delivery limit.
+    for _ in 0..2 {
+        let mut consumer = within("consume", queue.consume(1)).await.unwrap();
+        let Ok(Ok(delivery)) = tokio::time::timeout(Duration::from_secs(3), consumer.next()).await else { break };
+        std::mem::forget(delivery);
+    }
+    let buried = within("bury", async {
+        loop {
+            let buried = bury_dead_letters(&store, &queue).await.unwrap();
+            if buried > 0 {
+                return buried;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert_eq!(buried, 1);
+    let record = store.get("school-1", "job-dl").await.unwrap().unwrap();
+    assert_eq!(record.state, JobState::Dead);
+    assert_eq!(record.error_code.as_deref(), Some("dead-lettered"));
+    assert_eq!(queue.dead_letter_depth().await.unwrap(), 0, "the dead letter was not removed");
+    assert_eq!(store.replay("school-1", "job-dl").await.unwrap().unwrap().state, JobState::Queued);
+    rabbit.delete_topology().await.unwrap();
+}

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use lms_api::{ApiConfig, AppState};
+use lms_pipeline::maintenance::{MaintenanceSettings, run_maintenance};
 use lms_pipeline::relay::{RelaySettings, run_relay};
 
 use crate::Outcome;
@@ -74,6 +75,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
                 run_relay(store, queue, RelaySettings::default(), shutdown).await;
             }
         });
+        let maintenance = tokio::spawn(run_maintenance(
+            fleet.store.clone(),
+            fleet.queue.clone(),
+            fleet.storage.clone(),
+            MaintenanceSettings::default(),
+            shutdown.clone(),
+        ));
         let workers = args.workers.unwrap_or(if fleet.queue.is_durable() { 0 } else { 1 });
         let worker = (workers > 0).then(|| {
             let worker = args.fleet.worker(&fleet, workers);
@@ -88,6 +96,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             worker.await.context("worker task")?.context("worker")?;
         }
         relay.await.context("relay task")?;
+        maintenance.await.context("maintenance task")?;
         Ok(Outcome::Success)
     })
 }

@@ -1,5 +1,9 @@
 //! `lms-media worker`: consumes transcode jobs and publishes ladders, until SIGTERM.
 
+use std::time::Duration;
+
+use anyhow::Context;
+
 use crate::Outcome;
 use crate::commands::fleet::{FleetArgs, init_logging, runtime, shutdown_on_signals};
 
@@ -11,6 +15,10 @@ pub struct WorkerArgs {
     /// Jobs encoded at once (each encode already uses every core).
     #[arg(long, default_value_t = 1)]
     pub concurrency: usize,
+    /// Serve `/metrics`, `/healthz` and `/readyz` on this address (this worker's encode seconds, uploads and
+    /// retries are counted here).
+    #[arg(long, env = "LMS_MEDIA_WORKER_LISTEN")]
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// Runs the worker until a signal stops it.
@@ -18,8 +26,28 @@ pub fn run(args: WorkerArgs) -> anyhow::Result<Outcome> {
     init_logging();
     runtime()?.block_on(async {
         let fleet = args.fleet.connect().await?;
+        let shutdown = shutdown_on_signals();
+        let operations = match args.listen {
+            Some(address) => {
+                let listener =
+                    tokio::net::TcpListener::bind(address).await.with_context(|| format!("listening on {address}"))?;
+                println!("listening on http://{}", listener.local_addr().context("reading the address")?);
+                let ops = lms_api::Ops {
+                    store: fleet.store.clone(),
+                    queue: fleet.queue.clone(),
+                    metrics: fleet.metrics.clone(),
+                };
+                let router = lms_api::operations_router(ops);
+                Some(tokio::spawn(lms_api::serve(listener, router, shutdown.clone(), Duration::from_secs(1))))
+            }
+            None => None,
+        };
         let worker = args.fleet.worker(&fleet, args.concurrency);
-        worker.run(shutdown_on_signals()).await?;
+        worker.run(shutdown.clone()).await?;
+        shutdown.cancel();
+        if let Some(operations) = operations {
+            operations.await.context("operations server task")?.context("operations server")?;
+        }
         Ok(Outcome::Success)
     })
 }

@@ -76,7 +76,7 @@ impl Process {
             .stderr(std::fs::File::create(&log).unwrap());
         let mut child = command.spawn().unwrap();
         let mut address = None;
-        if args[0] == "serve" {
+        if args[0] == "serve" || args.contains(&"--listen") {
             let stdout = child.stdout.take().unwrap();
             let mut line = String::new();
             BufReader::new(stdout).read_line(&mut line).unwrap();

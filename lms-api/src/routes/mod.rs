@@ -2,5 +2,5 @@
 
 pub(crate) mod direct_uploads;
 pub(crate) mod jobs;
-pub(crate) mod ops;
+pub mod ops;
 pub(crate) mod uploads;

@@ -7,13 +7,30 @@ use axum::routing::get;
 use axum::{Json, Router};
 use lms_pipeline::metrics::StateLabel;
 
-use crate::AppState;
+use lms_pipeline::metrics::Metrics;
+use lms_pipeline::{JobStore, Queue};
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new().route("/metrics", get(metrics)).route("/healthz", get(healthz)).route("/readyz", get(readyz))
+/// What the operational endpoints read: any process of the fleet (the API, or a worker) serves them.
+#[derive(Debug, Clone)]
+pub struct Ops {
+    /// The job store, for jobs by state and readiness.
+    pub store: JobStore,
+    /// The queue, for depth and readiness.
+    pub queue: Queue,
+    /// This process's counters.
+    pub metrics: Metrics,
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+/// `/metrics`, `/healthz` and `/readyz` for `ops`.
+pub fn router(ops: Ops) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .with_state(ops)
+}
+
+async fn metrics(State(state): State<Ops>) -> impl IntoResponse {
     // System-wide gauges are read at scrape time; a failing source leaves its last value.
     if let Ok(counts) = state.store.count_by_state().await {
         for (job_state, count) in counts {
@@ -37,7 +54,7 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+async fn readyz(State(state): State<Ops>) -> impl IntoResponse {
     let database = state.store.ping().await.is_ok();
     let queue = state.queue.ready().await;
     let status = if database && queue { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };

@@ -434,6 +434,28 @@ impl JobStore {
         Ok(requeued)
     }
 
+    /// Records that the broker gave up on `message` (its consumers kept dying before settling it): the job,
+    /// if it is still waiting for that very attempt, is dead with that reason, and can be replayed. False when
+    /// the job has moved on (a worker holds it, or another message for it is on its way).
+    pub async fn bury(&self, message: &TranscodeJob) -> Result<bool, PipelineError> {
+        let buried = sqlx::query(
+            "UPDATE jobs SET state = 'dead', error_code = 'dead-lettered', error_message = $1, updated_at = $2 \
+             WHERE id = $3 AND state = 'queued' AND attempt + 1 = $4 \
+             AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.job_id = $3)",
+        )
+        .bind(format!(
+            "the queue gave up on attempt {} after repeated deliveries that were never settled (a worker died each time)",
+            message.attempt
+        ))
+        .bind(now_ms())
+        .bind(&message.job_id)
+        .bind(i64::from(message.attempt))
+        .execute(&self.pool)
+        .await
+        .map_err(db_error("bury job"))?;
+        Ok(buried.rows_affected() == 1)
+    }
+
     /// Gives a dead or rejected job of `tenant` a fresh set of attempts. `None` when there is no such job;
     /// the record unchanged when it is not in a state to replay.
     pub async fn replay(&self, tenant: &str, id: &str) -> Result<Option<JobRecord>, PipelineError> {

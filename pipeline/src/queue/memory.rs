@@ -51,6 +51,11 @@ impl MemoryQueue {
         self.shared.ready.lock().unwrap_or_else(PoisonError::into_inner).len() as u64
     }
 
+    pub(crate) fn take_dead_letter(&self) -> Option<Vec<u8>> {
+        let mut dead = self.shared.dead.lock().unwrap_or_else(PoisonError::into_inner);
+        if dead.is_empty() { None } else { Some(dead.remove(0)) }
+    }
+
     pub(crate) fn dead_letter_depth(&self) -> u64 {
         self.shared.dead.lock().unwrap_or_else(PoisonError::into_inner).len() as u64
     }

@@ -59,6 +59,15 @@ impl Queue {
         }
     }
 
+    /// Takes one message out of the dead-letter queue, if there is one. The caller records what it means and
+    /// then calls [`DeadLetter::done`]; a dead letter not done with stays in the queue (RabbitMQ).
+    pub async fn take_dead_letter(&self) -> Result<Option<DeadLetter>, PipelineError> {
+        match self {
+            Queue::Memory(memory) => Ok(memory.take_dead_letter().map(|payload| DeadLetter { payload, acker: None })),
+            Queue::Rabbit(rabbit) => rabbit.take_dead_letter().await,
+        }
+    }
+
     /// Whether the queue is reachable now, for readiness probes.
     pub async fn ready(&self) -> bool {
         match self {
@@ -88,6 +97,25 @@ impl Consumer {
         match self {
             Consumer::Memory(memory) => Ok(memory.next().await),
             Consumer::Rabbit(rabbit) => rabbit.next().await,
+        }
+    }
+}
+
+/// A message taken from the dead-letter queue.
+#[derive(Debug)]
+pub struct DeadLetter {
+    /// The message body.
+    pub payload: Vec<u8>,
+    acker: Option<lapin::Acker>,
+}
+
+impl DeadLetter {
+    /// Removes it from the dead-letter queue for good.
+    pub async fn done(self) {
+        if let Some(acker) = self.acker {
+            if let Err(error) = acker.ack(lapin::options::BasicAckOptions::default()).await {
+                tracing::warn!(%error, "could not remove a dead letter; it will be read again");
+            }
         }
     }
 }

@@ -188,6 +188,26 @@ impl RabbitQueue {
         Ok(())
     }
 
+    pub(crate) async fn take_dead_letter(&self) -> Result<Option<super::DeadLetter>, PipelineError> {
+        let mut slot = self.publisher.lock().await;
+        let result = async {
+            let channel = self.publishing_channel(&mut slot).await?;
+            let message = channel
+                .basic_get(self.settings.dead_letter_queue().into(), lapin::options::BasicGetOptions { no_ack: false })
+                .await
+                .map_err(queue_error("basic.get"))?;
+            Ok(message.map(|message| super::DeadLetter {
+                payload: message.delivery.data,
+                acker: Some(message.delivery.acker),
+            }))
+        }
+        .await;
+        if result.is_err() {
+            *slot = None;
+        }
+        result
+    }
+
     pub(crate) async fn depth(&self) -> Result<u64, PipelineError> {
         self.count(self.settings.queue.clone()).await
     }

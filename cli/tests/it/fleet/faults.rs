@@ -131,7 +131,7 @@ fn a_worker_whose_s3_resets_and_answers_503_still_publishes() {
     let mut faulty = env.clone();
     faulty.retain(|(name, _)| name != "LMS_MEDIA_S3_ENDPOINT");
     faulty.push(("LMS_MEDIA_S3_ENDPOINT".into(), slow_downs.url()));
-    let worker = worker(data.path(), "w", &faulty, &[]);
+    let worker = worker(data.path(), "w", &faulty, &["--listen", "127.0.0.1:0"]);
 
     let (status, created) =
         upload(&server, &fixture("small-360p.mp4"), &[("en", committed_fixture("subtitles/lecture.en.srt"))]);
@@ -143,6 +143,12 @@ fn a_worker_whose_s3_resets_and_answers_503_still_publishes() {
     let prefix = done["ladder"]["prefix"].as_str().unwrap();
     let published = super::s3_listing(&env, prefix);
     super::assert_no_broken_uri(&env, prefix, &published);
+    // The worker counts its own work.
+    let (status, metrics) = super::curl(&[&worker.url("/metrics")]);
+    assert_eq!(status, 200);
+    assert!(metrics.contains("lms_media_attempts_total{outcome=\"published\"} 1"), "{metrics}");
+    assert!(metrics.contains("lms_media_encode_seconds_count 1"), "{metrics}");
+    assert!(!metrics.contains("lms_media_upload_bytes_total 0\n"), "{metrics}");
 }
 
 fn terminate(process: &Process) {
