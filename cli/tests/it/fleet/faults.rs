@@ -189,3 +189,53 @@ fn a_stopping_worker_finishes_its_job_within_the_grace_period_or_hands_it_back()
     let done = wait_for(&server, &id, Duration::from_secs(180), is_final);
     assert_eq!(done["state"], "published", "{done}\n{}", next.log());
 }
+
+#[test]
+fn a_message_delivered_twice_to_two_workers_has_one_effect() {
+    let env = distributed_env("duplicate");
+    let data = tempfile::tempdir().unwrap();
+    let server = serve(data.path(), &env, &["--workers", "0"]);
+    let (status, created) = upload(&server, &fixture("small-360p.mp4"), &[]);
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_owned();
+
+    // The same message once more on the queue, as a relay that crashed after publishing would send it.
+    let get = |name: &str| env.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()).unwrap();
+    let message = lms_pipeline::TranscodeJob {
+        kind: lms_pipeline::job::TRANSCODE_JOB_KIND.into(),
+        job_id: id.clone(),
+        tenant_id: "default".into(),
+        attempt: 1,
+        source: format!("sources/default/{id}/lecture.mp4"),
+        subtitles: Vec::new(),
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let settings = lms_pipeline::queue::RabbitSettings {
+            queue: get("LMS_MEDIA_AMQP_QUEUE"),
+            ..lms_pipeline::queue::RabbitSettings::new(&get("LMS_MEDIA_AMQP_URL"))
+        };
+        let queue = lms_pipeline::queue::RabbitQueue::connect(settings).await.unwrap();
+        lms_pipeline::Queue::Rabbit(queue).publish(&message.to_json()).await.unwrap();
+    });
+
+    let first = worker(data.path(), "one", &env, &[]);
+    let second = worker(data.path(), "two", &env, &[]);
+    let done = wait_for(&server, &id, Duration::from_secs(180), is_final);
+    assert_eq!(done["state"], "published", "{done}");
+    assert_eq!(done["attempts"], 1, "{done}");
+    // Both messages were taken: one made the ladder, the other was dropped.
+    let started = Instant::now();
+    while !(first.log() + &second.log()).contains("message dropped") {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the duplicate was never seen:\n{}\n{}",
+            first.log(),
+            second.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(super::s3_listing(&env, &format!("ladders/default/{id}/1")).contains(&"master.m3u8".to_owned()));
+    let second_attempt = super::s3_listing(&env, &format!("ladders/default/{id}/2"));
+    assert!(second_attempt.is_empty(), "a second attempt ran: {second_attempt:?}");
+}
