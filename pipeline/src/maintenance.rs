@@ -38,14 +38,19 @@ pub async fn bury_dead_letters(store: &JobStore, queue: &Queue) -> Result<usize,
     let mut buried = 0;
     while let Some(letter) = queue.take_dead_letter().await? {
         match TranscodeJob::from_json(&letter.payload) {
-            Ok(message) => {
-                if store.bury(&message).await? {
+            Ok(message) => match store.bury(&message).await {
+                Ok(true) => {
                     tracing::error!(job_id = %message.job_id, attempt = message.attempt, "job dead-lettered by the queue");
                     buried += 1;
-                } else {
-                    tracing::info!(job_id = %message.job_id, "dead letter of a job that has moved on; dropped");
                 }
-            }
+                Ok(false) => {
+                    tracing::info!(job_id = %message.job_id, "dead letter of a job that has moved on; dropped")
+                }
+                Err(error) => {
+                    letter.give_back().await;
+                    return Err(error);
+                }
+            },
             Err(error) => tracing::error!(%error, "unreadable dead letter dropped"),
         }
         letter.done().await;
@@ -63,8 +68,13 @@ pub async fn run_maintenance(
 ) {
     let mut last_upload_sweep: Option<Instant> = None;
     loop {
-        if let Err(error) = bury_dead_letters(&store, &queue).await {
-            tracing::warn!(%error, "dead-letter sweep failed; trying again");
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            result = bury_dead_letters(&store, &queue) => {
+                if let Err(error) = result {
+                    tracing::warn!(%error, "dead-letter sweep failed; trying again");
+                }
+            }
         }
         if last_upload_sweep.is_none_or(|at| at.elapsed() >= settings.upload_sweep_interval) {
             match storage.abort_abandoned_uploads(settings.abandoned_after).await {

@@ -55,19 +55,35 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// A fresh registry with every metric registered.
+    /// The metrics of the API process: its own counters and the system-wide gauges.
     pub fn new() -> Self {
+        Self::build(true)
+    }
+
+    /// The metrics of a worker process: its own counters only, so that summing the fleet's scrapes does not
+    /// multiply the system-wide gauges.
+    pub fn for_worker() -> Self {
+        Self::build(false)
+    }
+
+    fn build(system_gauges: bool) -> Self {
         let mut registry = Registry::with_prefix("lms_media");
         let jobs = Family::<StateLabel, Gauge>::default();
-        registry.register("jobs", "Jobs in each state", jobs.clone());
         let queue_depth = Gauge::default();
-        registry.register("queue_depth", "Job messages waiting on the queue", queue_depth.clone());
         let dead_letters = Gauge::default();
-        registry.register("dead_letters", "Job messages in the dead-letter queue", dead_letters.clone());
         let outbox_depth = Gauge::default();
-        registry.register("outbox_depth", "Job messages waiting in the outbox", outbox_depth.clone());
+        if system_gauges {
+            registry.register("jobs", "Jobs in each state", jobs.clone());
+            registry.register("queue_depth", "Job messages waiting on the queue", queue_depth.clone());
+            registry.register("dead_letters", "Job messages in the dead-letter queue", dead_letters.clone());
+            registry.register("outbox_depth", "Job messages waiting in the outbox", outbox_depth.clone());
+        }
         let encode_seconds = Histogram::new(exponential_buckets(1.0, 2.0, 14));
-        registry.register("encode_seconds", "Wall time of each encode", encode_seconds.clone());
+        registry.register(
+            "encode_seconds",
+            "Wall time of each encode (the child process, not fetch or upload)",
+            encode_seconds.clone(),
+        );
         let upload_bytes = Counter::default();
         registry.register("upload_bytes", "Bytes written to object storage", upload_bytes.clone());
         let attempts = Family::<OutcomeLabel, Counter>::default();

@@ -40,11 +40,20 @@ pub struct RelayPass {
 /// One pass: publish what is due, reap expired leases, requeue stale jobs.
 pub async fn relay_once(store: &JobStore, queue: &Queue, settings: &RelaySettings) -> Result<RelayPass, PipelineError> {
     let mut pass = RelayPass::default();
-    for reaped in store.reap_expired_leases().await? {
-        tracing::warn!(job_id = %reaped.0, outcome = ?reaped.1, "lease ran out; attempt ended");
-        pass.reaped += 1;
+    // Reaping and requeueing failing must not stop publishing: each part goes on without the others.
+    match store.reap_expired_leases().await {
+        Ok(reaped) => {
+            for (job_id, outcome) in &reaped {
+                tracing::warn!(%job_id, ?outcome, "lease ran out; attempt ended");
+            }
+            pass.reaped = reaped.len();
+        }
+        Err(error) => tracing::warn!(%error, "reaping expired leases failed"),
     }
-    pass.requeued = store.requeue_stale(settings.stale_after).await?;
+    match store.requeue_stale(settings.stale_after).await {
+        Ok(requeued) => pass.requeued = requeued,
+        Err(error) => tracing::warn!(%error, "requeueing stale jobs failed"),
+    }
     loop {
         let due = store.due_outbox(100).await?;
         if due.is_empty() {
@@ -76,8 +85,14 @@ pub async fn run_relay(
         }
     }
     loop {
-        if let Err(error) = relay_once(&store, &queue, &settings).await {
-            tracing::warn!(%error, "relay pass failed; trying again");
+        // A pass stuck on the broker must not hold up shutdown: the outbox keeps whatever it had not sent.
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            result = relay_once(&store, &queue, &settings) => {
+                if let Err(error) = result {
+                    tracing::warn!(%error, "relay pass failed; trying again");
+                }
+            }
         }
         tokio::select! {
             () = shutdown.cancelled() => return,

@@ -72,10 +72,7 @@ impl SubtitleArg {
 fn parse_subtitle(value: &str) -> Result<SubtitleArg, String> {
     let (language, path) =
         value.split_once('=').ok_or_else(|| format!("`{value}` is not LANG=FILE (for example en=lecture.en.srt)"))?;
-    let valid = !language.is_empty()
-        && language.len() <= 35
-        && language.split('-').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric()));
-    if !valid {
+    if !lms_packager::subtitles::language::is_language_tag(language) {
         return Err(format!("`{language}` is not a language tag such as en, fr or pt-BR"));
     }
     if path.is_empty() {

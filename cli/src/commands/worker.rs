@@ -25,7 +25,14 @@ pub struct WorkerArgs {
 pub fn run(args: WorkerArgs) -> anyhow::Result<Outcome> {
     init_logging();
     runtime()?.block_on(async {
-        let fleet = args.fleet.connect().await?;
+        // A worker process on its own with the in-process queue would wait for messages nothing sends.
+        anyhow::ensure!(
+            args.fleet.amqp_url.is_some(),
+            "a worker needs the queue the API publishes to: set LMS_MEDIA_AMQP_URL (or --amqp-url); \
+             `lms-media serve` runs embedded workers without one"
+        );
+        let mut fleet = args.fleet.connect().await?;
+        fleet.metrics = lms_pipeline::metrics::Metrics::for_worker();
         let shutdown = shutdown_on_signals();
         let operations = match args.listen {
             Some(address) => {

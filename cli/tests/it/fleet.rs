@@ -158,6 +158,22 @@ fn wait_for(server: &Process, id: &str, limit: Duration, done: impl Fn(&Value) -
     }
 }
 
+/// Every file under `root`, recursively (none when it does not exist).
+fn walk(root: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut folders = vec![root.to_owned()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            if entry.file_type().unwrap().is_dir() {
+                folders.push(entry.path());
+            } else {
+                files.push(entry.path());
+            }
+        }
+    }
+    files
+}
+
 fn is_final(job: &Value) -> bool {
     matches!(job["state"].as_str(), Some("published" | "dead" | "rejected"))
 }
@@ -266,6 +282,33 @@ fn uploads_are_checked_and_bad_sources_end_with_their_reason() {
     let (status, body) = upload(&server, &fixture("camera-1080p30.mp4"), &[]);
     assert_eq!(status, 413, "{body}");
     assert_eq!(body["error"]["code"], "too-large");
+    // A good video with a bad subtitle: refused as a whole, and nothing of it stays in storage.
+    let notes = data.path().join("notes.srt");
+    std::fs::write(&notes, "these are not subtitles\n").unwrap();
+    let (status, body) = upload(&server, &fixture("small-360p.mp4"), &[("en", notes.clone())]);
+    assert_eq!(status, 415, "{body}");
+    let (status, body) = upload(&server, &fixture("small-360p.mp4"), &[("en-", notes)]);
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid-language")), "{body}");
+    let sources = data.path().join("storage/sources");
+    let left: Vec<_> = walk(&sources);
+    assert!(left.is_empty(), "refused uploads left files behind: {left:?}");
+    // A part whose headers never end is cut off, not buffered.
+    let endless = data.path().join("endless.bin");
+    std::fs::write(
+        &endless,
+        format!("--XyZ\r\nContent-Disposition: form-data; name=\"file\"\r\nX-Pad: {}", "p".repeat(200_000)),
+    )
+    .unwrap();
+    let (status, body) = curl(&[
+        "-H",
+        "content-type: multipart/form-data; boundary=XyZ",
+        "--data-binary",
+        &format!("@{}", endless.display()),
+        &server.url("/api/v1/uploads"),
+    ]);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("headers are longer"), "{body}");
+
     // An unknown job, and another tenant's job, are not found.
     assert_eq!(curl(&[&server.url("/api/v1/jobs/nope")]).0, 404);
 

@@ -124,7 +124,6 @@ async fn complete(
         state.storage.delete(&key).await?;
         return Err(refusal);
     }
-    state.metrics.upload_bytes.inc_by(size);
     let filename = request.filename.unwrap_or_else(|| UPLOAD_NAME.into()).chars().take(200).collect();
     let job = NewJob {
         id: id.clone(),

@@ -8,21 +8,28 @@
 
 use std::path::{Path, PathBuf};
 
-use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::StatusCode;
+use axum::http::header;
 use axum::routing::post;
 use axum::{Json, Router};
+use futures_util::StreamExt;
+use lms_packager::subtitles::language::is_language_tag;
 use lms_pipeline::job::SubtitleRef;
 use lms_pipeline::jobs::NewJob;
 use lms_pipeline::storage::{ObjectMeta, StorageKey};
 use tokio::io::AsyncWriteExt;
 
+use crate::routes::header_limit;
 use crate::routes::jobs::JobView;
 use crate::tenant::Tenant;
 use crate::{ApiConfig, ApiError, AppState};
 
 /// Subtitle files are small; anything larger is not a subtitle file.
 const MAX_SUBTITLE_BYTES: u64 = 5 * 1024 * 1024;
+/// Subtitle languages one lecture may have.
+const MAX_SUBTITLES: usize = 32;
 /// Bytes kept from the start of a part to decide its type.
 pub(crate) const SNIFF_BYTES: usize = 8192;
 
@@ -46,7 +53,15 @@ impl Drop for Spooled {
 }
 
 fn multipart_error(error: axum::extract::multipart::MultipartError) -> ApiError {
-    ApiError::BadRequest { code: "invalid-multipart", message: format!("reading the multipart body: {error}") }
+    // The parser's own message is generic; what went wrong is in its causes.
+    let mut message = format!("reading the multipart body: {error}");
+    let mut cause = std::error::Error::source(&error);
+    while let Some(inner) = cause {
+        message.push_str(": ");
+        message.push_str(&inner.to_string());
+        cause = inner.source();
+    }
+    ApiError::BadRequest { code: "invalid-multipart", message }
 }
 
 async fn spool(field: &mut axum::extract::multipart::Field<'_>, dir: &Path, limit: u64) -> Result<Spooled, ApiError> {
@@ -114,9 +129,65 @@ fn key(tenant: &str, job: &str, file: &str) -> Result<StorageKey, ApiError> {
 async fn upload(
     State(state): State<AppState>,
     Tenant(tenant): Tenant,
-    mut multipart: Multipart,
+    request: Request,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
+    let multipart = guarded_multipart(request, &state).await?;
     let job_id = uuid::Uuid::new_v4().to_string();
+    let mut stored = Vec::new();
+    let result = store_parts(&state, &tenant, &job_id, multipart, &mut stored).await;
+    let (source, original, subtitles) = match result {
+        Ok(parts) => parts,
+        Err(error) => {
+            // Nothing of a refused upload is kept.
+            for key in &stored {
+                if let Err(cleanup) = state.storage.delete(key).await {
+                    tracing::warn!(%cleanup, key = %key.path(), "could not remove a part of a refused upload");
+                }
+            }
+            return Err(error);
+        }
+    };
+    let record = state
+        .store
+        .create(&NewJob { id: job_id, tenant_id: tenant, source_key: source.path(), source_name: original, subtitles })
+        .await?;
+    tracing::info!(job_id = %record.id, "upload stored; job created");
+    Ok((StatusCode::CREATED, Json(JobView::new(&record, &state.config.public_base_url))))
+}
+
+/// The request's multipart body, failed by [`header_limit`] when a part's headers run on.
+async fn guarded_multipart(request: Request, state: &AppState) -> Result<Multipart, ApiError> {
+    let (parts, body) = request.into_parts();
+    let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
+    let boundary = header_limit::boundary_of(content_type).ok_or_else(|| ApiError::BadRequest {
+        code: "invalid-multipart",
+        message: "the upload must be multipart/form-data with a boundary".into(),
+    })?;
+    let mut limit = header_limit::HeaderLimit::new(&boundary);
+    let guarded = body.into_data_stream().map(move |chunk| {
+        let chunk = chunk.map_err(std::io::Error::other)?;
+        limit.feed(&chunk).map_err(|_| {
+            std::io::Error::other(format!(
+                "a part's headers are longer than {} bytes",
+                header_limit::MAX_PART_HEADER_BYTES
+            ))
+        })?;
+        Ok::<_, std::io::Error>(chunk)
+    });
+    let request = Request::from_parts(parts, Body::from_stream(guarded));
+    Multipart::from_request(request, state)
+        .await
+        .map_err(|rejection| ApiError::BadRequest { code: "invalid-multipart", message: rejection.body_text() })
+}
+
+/// Spools and stores every part, recording each stored key in `stored` as it goes.
+async fn store_parts(
+    state: &AppState,
+    tenant: &str,
+    job_id: &str,
+    mut multipart: Multipart,
+    stored: &mut Vec<StorageKey>,
+) -> Result<(StorageKey, String, Vec<SubtitleRef>), ApiError> {
     let spool_dir = &state.config.spool_dir;
     let mut video: Option<(StorageKey, String)> = None;
     let mut subtitles = Vec::new();
@@ -132,23 +203,34 @@ async fn upload(
             let original = field.file_name().unwrap_or("lecture").chars().take(200).collect::<String>();
             let spooled = spool(&mut field, spool_dir, state.config.max_upload_bytes).await?;
             let extension = video_extension(&spooled.head)?;
-            let key = key(&tenant, &job_id, &format!("lecture.{extension}"))?;
+            let key = key(tenant, job_id, &format!("lecture.{extension}"))?;
+            stored.push(key.clone());
             state.storage.put_file(&key, &spooled.path, &ObjectMeta::for_source()).await?;
             state.metrics.upload_bytes.inc_by(spooled.size);
             video = Some((key, original));
         } else if let Some(language) = name.strip_prefix("subtitle.") {
-            if language.is_empty()
-                || language.len() > 35
-                || !language.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-            {
+            if !is_language_tag(language) {
                 return Err(ApiError::BadRequest {
                     code: "invalid-language",
                     message: format!("part {name:?}: the language must be a tag like `en` or `pt-BR`"),
                 });
             }
+            if subtitles.iter().any(|known: &SubtitleRef| known.language == language) {
+                return Err(ApiError::BadRequest {
+                    code: "duplicate-language",
+                    message: format!("part {name:?}: a subtitle for {language} was sent already"),
+                });
+            }
+            if subtitles.len() >= MAX_SUBTITLES {
+                return Err(ApiError::BadRequest {
+                    code: "too-many-subtitles",
+                    message: format!("more than {MAX_SUBTITLES} subtitle parts"),
+                });
+            }
             let spooled = spool(&mut field, spool_dir, MAX_SUBTITLE_BYTES).await?;
             let extension = subtitle_extension(language, &spooled.head)?;
-            let key = key(&tenant, &job_id, &format!("subtitles.{language}.{extension}"))?;
+            let key = key(tenant, job_id, &format!("subtitles.{language}.{extension}"))?;
+            stored.push(key.clone());
             state.storage.put_file(&key, &spooled.path, &ObjectMeta::for_source()).await?;
             subtitles.push(SubtitleRef { language: language.to_owned(), source: key.path() });
         } else {
@@ -161,12 +243,7 @@ async fn upload(
     let Some((source, original)) = video else {
         return Err(ApiError::BadRequest { code: "missing-file", message: "the upload has no `file` part".into() });
     };
-    let record = state
-        .store
-        .create(&NewJob { id: job_id, tenant_id: tenant, source_key: source.path(), source_name: original, subtitles })
-        .await?;
-    tracing::info!(job_id = %record.id, "upload stored; job created");
-    Ok((StatusCode::CREATED, Json(JobView::new(&record, &state.config.public_base_url))))
+    Ok((source, original, subtitles))
 }
 
 #[cfg(test)]

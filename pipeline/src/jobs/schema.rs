@@ -38,4 +38,5 @@ pub(crate) const STATEMENTS: &[&str] = &[
         created_at BIGINT NOT NULL
     )",
     "CREATE INDEX IF NOT EXISTS outbox_by_time ON outbox (available_at)",
+    "CREATE INDEX IF NOT EXISTS outbox_by_job ON outbox (job_id)",
 ];

@@ -293,34 +293,17 @@ impl JobStore {
         worker: &str,
         failure: &Failure,
     ) -> Result<FailureOutcome, PipelineError> {
-        let mut transaction = self.pool.begin().await.map_err(db_error("begin"))?;
-        let row = sqlx::query(&format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND attempt = $2 AND lease_owner = $3 AND state = 'running'"
-        ))
-        .bind(id)
-        .bind(i64::from(attempt))
-        .bind(worker)
-        .fetch_optional(&mut *transaction)
-        .await
-        .map_err(db_error("select job"))?;
-        let Some(record) = row.as_ref().map(record_from_row).transpose()? else {
-            return Ok(FailureOutcome::Fenced);
-        };
         let now = now_ms();
-        let retry = failure.retryable && record.attempt < record.max_attempts;
-        let (state, outcome) = if retry {
-            let at_ms = now.saturating_add(millis(self.policy.backoff(record.attempt)));
-            (JobState::Queued, FailureOutcome::Retrying { at_ms })
-        } else if failure.retryable {
-            (JobState::Dead, FailureOutcome::Final(JobState::Dead))
-        } else {
-            (JobState::Rejected, FailureOutcome::Final(JobState::Rejected))
-        };
+        // The write comes first: on SQLite, a transaction that reads before it writes fails at once when
+        // another connection commits in between (busy snapshot); one that starts by writing waits its turn.
+        let mut transaction = self.pool.begin().await.map_err(db_error("begin"))?;
         let changed = sqlx::query(
-            "UPDATE jobs SET state = $1, lease_owner = NULL, lease_until = NULL, error_code = $2, \
-             error_message = $3, updated_at = $4 WHERE id = $5 AND attempt = $6 AND lease_owner = $7 AND state = 'running'",
+            "UPDATE jobs SET state = CASE WHEN $1 = 1 AND attempt < max_attempts THEN 'queued' \
+             WHEN $1 = 1 THEN 'dead' ELSE 'rejected' END, \
+             lease_owner = NULL, lease_until = NULL, error_code = $2, error_message = $3, updated_at = $4 \
+             WHERE id = $5 AND attempt = $6 AND lease_owner = $7 AND state = 'running'",
         )
-        .bind(state.as_str())
+        .bind(i64::from(failure.retryable))
         .bind(&failure.code)
         .bind(&failure.message)
         .bind(now)
@@ -333,9 +316,20 @@ impl JobStore {
         if changed.rows_affected() != 1 {
             return Ok(FailureOutcome::Fenced);
         }
-        if let FailureOutcome::Retrying { at_ms } = outcome {
-            insert_outbox(&mut transaction, &next_message(&record), at_ms).await?;
-        }
+        let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
+            .bind(id)
+            .fetch_one(&mut *transaction)
+            .await
+            .map_err(db_error("select job"))?;
+        let record = record_from_row(&row)?;
+        let outcome = match record.state {
+            JobState::Queued => {
+                let at_ms = now.saturating_add(millis(self.policy.backoff(record.attempt)));
+                insert_outbox(&mut transaction, &next_message(&record), at_ms).await?;
+                FailureOutcome::Retrying { at_ms }
+            }
+            state => FailureOutcome::Final(state),
+        };
         transaction.commit().await.map_err(db_error("commit"))?;
         Ok(outcome)
     }
@@ -343,18 +337,9 @@ impl JobStore {
     /// Hands a running attempt back without counting it against the job: the worker is shutting down. The job
     /// is queued again at once. False when the worker no longer held the attempt.
     pub async fn release(&self, id: &str, attempt: u32, worker: &str) -> Result<bool, PipelineError> {
-        let mut transaction = self.pool.begin().await.map_err(db_error("begin"))?;
-        let row = sqlx::query(&format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND attempt = $2 AND lease_owner = $3 AND state = 'running'"
-        ))
-        .bind(id)
-        .bind(i64::from(attempt))
-        .bind(worker)
-        .fetch_optional(&mut *transaction)
-        .await
-        .map_err(db_error("select job"))?;
-        let Some(record) = row.as_ref().map(record_from_row).transpose()? else { return Ok(false) };
         let now = now_ms();
+        // Write first, for the same reason as in `fail`.
+        let mut transaction = self.pool.begin().await.map_err(db_error("begin"))?;
         let changed = sqlx::query(
             "UPDATE jobs SET state = 'queued', max_attempts = max_attempts + 1, lease_owner = NULL, \
              lease_until = NULL, progress = 0, updated_at = $1 \
@@ -370,7 +355,12 @@ impl JobStore {
         if changed.rows_affected() != 1 {
             return Ok(false);
         }
-        insert_outbox(&mut transaction, &next_message(&record), now).await?;
+        let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
+            .bind(id)
+            .fetch_one(&mut *transaction)
+            .await
+            .map_err(db_error("select job"))?;
+        insert_outbox(&mut transaction, &next_message(&record_from_row(&row)?), now).await?;
         transaction.commit().await.map_err(db_error("commit"))?;
         Ok(true)
     }

@@ -110,6 +110,16 @@ pub struct DeadLetter {
 }
 
 impl DeadLetter {
+    /// Leaves it in the dead-letter queue, to be read again (recording it failed).
+    pub async fn give_back(self) {
+        if let Some(acker) = self.acker {
+            let requeue = lapin::options::BasicNackOptions { requeue: true, ..Default::default() };
+            if let Err(error) = acker.nack(requeue).await {
+                tracing::warn!(%error, "could not give a dead letter back; the broker will when the channel closes");
+            }
+        }
+    }
+
     /// Removes it from the dead-letter queue for good.
     pub async fn done(self) {
         if let Some(acker) = self.acker {

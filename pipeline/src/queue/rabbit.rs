@@ -53,6 +53,20 @@ impl RabbitSettings {
     }
 }
 
+/// The longest a publish (with its confirm) or a query of the broker may take. A broker under a memory or
+/// disk alarm blocks publishers without refusing them; the caller must get its thread back and try later.
+const BROKER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs `operation` against the broker within [`BROKER_TIMEOUT`].
+async fn bounded<T>(
+    operation: &'static str,
+    future: impl std::future::Future<Output = Result<T, PipelineError>>,
+) -> Result<T, PipelineError> {
+    tokio::time::timeout(BROKER_TIMEOUT, future).await.unwrap_or_else(|_| {
+        Err(PipelineError::Queue { operation, reason: format!("no answer from the broker in {BROKER_TIMEOUT:?}") })
+    })
+}
+
 fn queue_error(operation: &'static str) -> impl FnOnce(lapin::Error) -> PipelineError {
     move |error| PipelineError::Queue { operation, reason: error.to_string() }
 }
@@ -97,7 +111,7 @@ impl RabbitQueue {
 
     pub(crate) async fn publish(&self, payload: &[u8]) -> Result<(), PipelineError> {
         let mut slot = self.publisher.lock().await;
-        let result = async {
+        let result = bounded("publish", async {
             let channel = self.publishing_channel(&mut slot).await?;
             let properties =
                 BasicProperties::default().with_delivery_mode(2).with_content_type("application/json".into());
@@ -130,7 +144,7 @@ impl RabbitQueue {
                     reason: "the channel is not in confirm mode".into(),
                 }),
             }
-        }
+        })
         .await;
         if result.is_err() {
             // Start from a fresh connection next time.
@@ -147,7 +161,7 @@ impl RabbitQueue {
 
     async fn count(&self, queue: String) -> Result<u64, PipelineError> {
         let mut slot = self.publisher.lock().await;
-        let result = async {
+        let result = bounded("queue.declare", async {
             let channel = self.publishing_channel(&mut slot).await?;
             let declared = channel
                 .queue_declare(
@@ -158,7 +172,7 @@ impl RabbitQueue {
                 .await
                 .map_err(queue_error("queue.declare"))?;
             Ok(u64::from(declared.message_count()))
-        }
+        })
         .await;
         if result.is_err() {
             *slot = None;
@@ -190,7 +204,7 @@ impl RabbitQueue {
 
     pub(crate) async fn take_dead_letter(&self) -> Result<Option<super::DeadLetter>, PipelineError> {
         let mut slot = self.publisher.lock().await;
-        let result = async {
+        let result = bounded("basic.get", async {
             let channel = self.publishing_channel(&mut slot).await?;
             let message = channel
                 .basic_get(self.settings.dead_letter_queue().into(), lapin::options::BasicGetOptions { no_ack: false })
@@ -200,7 +214,7 @@ impl RabbitQueue {
                 payload: message.delivery.data,
                 acker: Some(message.delivery.acker),
             }))
-        }
+        })
         .await;
         if result.is_err() {
             *slot = None;

@@ -110,13 +110,16 @@ pub(super) async fn run(
     let encode_cancel = cancel.clone();
     let encode_progress = progress.clone();
     let encode_job = job.clone();
-    tokio::task::spawn_blocking(move || {
+    let encode_started = std::time::Instant::now();
+    let encoded = tokio::task::spawn_blocking(move || {
         encoder.encode(&encode_job, &encode_cancel, &mut |done| {
             encode_progress.store(done.clamp(0.0, 1.0).to_bits(), Ordering::Relaxed);
         })
     })
     .await
-    .map_err(|error| retryable("encode-crashed", format!("the encode task ended abnormally: {error}")))??;
+    .map_err(|error| retryable("encode-crashed", format!("the encode task ended abnormally: {error}")))?;
+    worker.metrics.encode_seconds.observe(encode_started.elapsed().as_secs_f64());
+    encoded?;
     if cancel.is_cancelled() {
         return Err(retryable("cancelled", "the attempt was stopped".into()));
     }

@@ -122,7 +122,14 @@ impl Worker {
                 .await;
         if drained.is_err() {
             hand_back.cancel();
-            while running.join_next().await.is_some() {}
+            // Handing back kills the encodes and records each job; bound that too, so a second stuck step
+            // cannot keep the process alive. Jobs still in hand after it are left to their leases.
+            let handed_back =
+                tokio::time::timeout(HAND_BACK_LIMIT, async { while running.join_next().await.is_some() {} }).await;
+            if handed_back.is_err() {
+                tracing::warn!(in_hand = running.len(), "jobs not handed back in time; their leases will run out");
+                running.abort_all();
+            }
         }
         tracing::info!("worker stopped");
         Ok(())
@@ -139,19 +146,27 @@ impl Worker {
             }
         };
         let worker_id = &self.settings.worker_id;
-        let record = match self.store.claim(&message, worker_id, self.settings.lease).await {
-            Ok(Claim::Granted(record)) => record,
-            Ok(Claim::Stale { reason }) => {
-                tracing::info!(job_id = %message.job_id, %reason, "message dropped");
-                delivery.ack().await;
-                return;
-            }
-            Err(error) => {
-                // The store is unreachable: hand the message back after a pause rather than spin.
-                tracing::warn!(job_id = %message.job_id, %error, "could not claim; message handed back");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                delivery.requeue().await;
-                return;
+        // While the store is unreachable the delivery is kept and the claim tried again: handing it back
+        // would count towards the queue's delivery limit and dead-letter healthy jobs during an outage.
+        let mut backoff = Duration::from_millis(500);
+        let record = loop {
+            match self.store.claim(&message, worker_id, self.settings.lease).await {
+                Ok(Claim::Granted(record)) => break record,
+                Ok(Claim::Stale { reason }) => {
+                    tracing::info!(job_id = %message.job_id, %reason, "message dropped");
+                    delivery.ack().await;
+                    return;
+                }
+                Err(error) if hand_back.is_cancelled() => {
+                    tracing::warn!(job_id = %message.job_id, %error, "could not claim while stopping; message handed back");
+                    delivery.requeue().await;
+                    return;
+                }
+                Err(error) => {
+                    tracing::warn!(job_id = %message.job_id, %error, retry_in_ms = backoff.as_millis() as u64, "could not claim; trying again");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
             }
         };
         let span = tracing::info_span!("job", job_id = %record.id, attempt = record.attempt);
@@ -160,36 +175,48 @@ impl Worker {
 
     /// The claimed attempt: encode and publish under a renewed lease, record the outcome, acknowledge.
     async fn run_claimed(&self, record: lms_pipeline::JobRecord, delivery: Delivery, hand_back: CancellationToken) {
-        let worker_id = &self.settings.worker_id;
         let attempt = record.attempt;
         tracing::info!(redelivered = delivery.redelivered, "attempt started");
 
         let cancel = CancelFlag::default();
         let progress = Arc::new(std::sync::atomic::AtomicU64::new(0f64.to_bits()));
-        let renewer = self.spawn_renewer(&record.id, attempt, cancel.clone(), progress.clone(), hand_back.clone());
-        let started = std::time::Instant::now();
+        let renewer = RenewerGuard(Some(self.spawn_renewer(
+            &record.id,
+            attempt,
+            cancel.clone(),
+            progress.clone(),
+            hand_back.clone(),
+        )));
         let result = attempt::run(self, &record, &cancel, &progress).await;
-        self.metrics.encode_seconds.observe(started.elapsed().as_secs_f64());
-        renewer.abort();
-
-        let fenced = renewer.await.ok().flatten().is_some_and(|end| end == RenewerEnd::Fenced);
+        let fenced = renewer.stop().await == Some(RenewerEnd::Fenced);
         let prefix = attempt::ladder_prefix(&record);
         let outcome = match result {
             _ if fenced => Outcome::Fenced,
-            Ok(()) => match self.store.mark_published(&record.id, attempt, worker_id, &prefix).await {
-                Ok(true) => Outcome::Published,
-                Ok(false) => Outcome::Fenced,
-                Err(error) => Outcome::Failed(Failure {
-                    code: error.code().into(),
-                    message: format!("recording the published ladder: {error}"),
-                    retryable: true,
-                }),
-            },
+            Ok(()) => self.record_published(&record.id, attempt, &prefix).await,
             Err(_) if hand_back.is_cancelled() => Outcome::HandBack,
             Err(failure) => Outcome::Failed(failure),
         };
         self.settle(&record.id, attempt, outcome, &prefix).await;
         delivery.ack().await;
+    }
+
+    /// Points the job at the ladder. When the answer is lost (the database failed after committing, perhaps),
+    /// the job is read again: if it points at this prefix, the ladder is published and must not be removed.
+    async fn record_published(&self, job_id: &str, attempt: u32, prefix: &str) -> Outcome {
+        match self.store.mark_published(job_id, attempt, &self.settings.worker_id, prefix).await {
+            Ok(true) => Outcome::Published,
+            Ok(false) => Outcome::Fenced,
+            Err(error) => match self.store.find(job_id).await {
+                Ok(Some(record)) if record.ladder_prefix.as_deref() == Some(prefix) => Outcome::Published,
+                Ok(Some(_)) => Outcome::Failed(Failure {
+                    code: error.code().into(),
+                    message: format!("recording the published ladder: {error}"),
+                    retryable: true,
+                }),
+                // Unknown either way: keep the files rather than risk removing a published ladder.
+                _ => Outcome::Uncertain,
+            },
+        }
     }
 
     async fn settle(&self, job_id: &str, attempt: u32, outcome: Outcome, prefix: &str) {
@@ -203,6 +230,13 @@ impl Worker {
                 tracing::warn!("lost the lease; this attempt's output is discarded");
                 self.metrics.attempt_ended("fenced");
                 attempt::discard_prefix(&self.storage, prefix).await;
+            }
+            Outcome::Uncertain => {
+                tracing::warn!(
+                    prefix,
+                    "could not tell whether the ladder was recorded; its files are kept and the lease decides"
+                );
+                self.metrics.attempt_ended("uncertain");
             }
             Outcome::HandBack => {
                 attempt::discard_prefix(&self.storage, prefix).await;
@@ -249,9 +283,11 @@ impl Worker {
             let period = lease / 3;
             loop {
                 tokio::select! {
-                    () = hand_back.cancelled() => {
+                    // Handing back stops the encode, but the lease is still renewed until the attempt is
+                    // released: a fetch or upload finishing meanwhile must not let it lapse and count.
+                    () = hand_back.cancelled(), if !cancel.is_cancelled() => {
                         cancel.cancel();
-                        return Some(RenewerEnd::HandBack);
+                        continue;
                     }
                     () = tokio::time::sleep(period) => {}
                 }
@@ -272,13 +308,37 @@ impl Worker {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RenewerEnd {
     Fenced,
-    HandBack,
 }
+
+/// Stops the lease renewer when the attempt ends, however it ends (even by a panic).
+struct RenewerGuard(Option<tokio::task::JoinHandle<Option<RenewerEnd>>>);
+
+impl RenewerGuard {
+    /// Stops renewing; tells whether the renewer had found the lease lost.
+    async fn stop(mut self) -> Option<RenewerEnd> {
+        let handle = self.0.take()?;
+        handle.abort();
+        handle.await.ok().flatten()
+    }
+}
+
+impl Drop for RenewerGuard {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            handle.abort();
+        }
+    }
+}
+
+/// After the grace period, how long handing the jobs back may take.
+const HAND_BACK_LIMIT: Duration = Duration::from_secs(30);
 
 #[derive(Debug)]
 enum Outcome {
     Published,
     Fenced,
+    /// The store did not answer whether the job points at this attempt's ladder.
+    Uncertain,
     HandBack,
     Failed(Failure),
 }
