@@ -57,6 +57,12 @@ async fn contract(storage: &Storage, job: &str) {
     assert_eq!(storage.read_prefix(&key, 16).await.unwrap().as_deref(), Some(&bytes[..16]));
     assert_eq!(storage.get_bytes(&key).await.unwrap(), Some(bytes));
 
+    // A copy is a snapshot of the object.
+    let copy = StorageKey::ladder_file("tenant-a", job, 1, "copy.m3u8").unwrap();
+    storage.copy(&master, &copy, &meta).await.unwrap();
+    storage.put_bytes(&master, b"changed".to_vec(), &meta).await.unwrap();
+    assert_eq!(storage.get_bytes(&copy).await.unwrap().as_deref(), Some(&b"#EXTM3U\n#EXT-X-VERSION:6\n"[..]));
+
     // Deleting one object, then again (a missing object is no error).
     storage.delete(&master).await.unwrap();
     assert_eq!(storage.get_bytes(&master).await.unwrap(), None);

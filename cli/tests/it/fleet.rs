@@ -522,9 +522,11 @@ fn browsers_upload_straight_to_s3_and_the_api_checks_what_arrived() {
     let id = direct_upload(&server, &fake, "video/mp4");
     let (status, refused) = complete(&server, &id);
     assert_eq!(status, 415, "{refused}");
-    let key = lms_pipeline::StorageKey::source("default", &id, "lecture.upload").unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    assert_eq!(runtime.block_on(fleet_storage(&env).head(&key)).unwrap(), None, "the refused upload was kept");
+    for name in ["lecture.upload", "lecture.source"] {
+        let key = lms_pipeline::StorageKey::source("default", &id, name).unwrap();
+        assert_eq!(runtime.block_on(fleet_storage(&env).head(&key)).unwrap(), None, "the refused upload was kept");
+    }
     assert_eq!(curl(&[&server.url(&format!("/api/v1/jobs/{id}"))]).0, 404);
 
     // Completing an upload that never arrived says so.

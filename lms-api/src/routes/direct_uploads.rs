@@ -2,9 +2,10 @@
 //!
 //! `POST /api/v1/uploads/presigned` with `{"filename", "size", "content_type"}` answers a presigned `PUT`
 //! (its URL, the headers to send, its expiry) for exactly that size and type, under a fresh upload id.
-//! `POST /api/v1/uploads/{id}/complete` then checks what arrived (it exists, its size is within the limit,
-//! its first bytes are a video) and creates the job, with the upload id as the job id, and its outbox
-//! message. Completing twice answers the same job. A refused upload is deleted. Uploads never completed are
+//! `POST /api/v1/uploads/{id}/complete` then copies what arrived to the job's own source key (so bytes put
+//! to the still-valid URL later change nothing), checks the copy (size within the limit, first bytes a
+//! video) and creates the job, with the upload id as the job id, and its outbox message. Completing twice
+//! answers the same job. A refused upload is deleted. Uploads never completed are
 //! left to the bucket's lifecycle rule (docs/DEPLOY.md).
 
 use std::time::Duration;
@@ -14,7 +15,7 @@ use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
 use lms_pipeline::jobs::NewJob;
-use lms_pipeline::storage::StorageKey;
+use lms_pipeline::storage::{ObjectMeta, StorageKey};
 use serde::{Deserialize, Serialize};
 
 use crate::routes::jobs::JobView;
@@ -107,28 +108,33 @@ async fn complete(
     if let Some(existing) = state.store.get(&tenant, &id).await? {
         return Ok((StatusCode::OK, Json(JobView::new(&existing, &state.config.public_base_url))));
     }
-    let Some(stored) = state.storage.head(&key).await? else {
+    if state.storage.head(&key).await?.is_none() {
         return Err(ApiError::BadRequest {
             code: "nothing-uploaded",
             message: format!("upload {id} has no file yet: PUT it to the presigned URL first"),
         });
-    };
-    let size = stored.size.unwrap_or(0);
-    let refusal = if size > state.config.max_upload_bytes {
-        Some(ApiError::TooLarge { limit: state.config.max_upload_bytes })
+    }
+    // The job encodes a copy, taken before any check: the presigned URL works for an hour, and bytes
+    // swapped in after the check must not be what gets encoded.
+    // Its container is known from its bytes only; the worker's probe decides from the bytes too.
+    let checked = StorageKey::source(&tenant, &id, "lecture.source")?;
+    state.storage.copy(&key, &checked, &ObjectMeta::for_source()).await?;
+    state.storage.delete(&key).await?;
+    let size = state.storage.head(&checked).await?.and_then(|stored| stored.size).unwrap_or(0);
+    let verdict = if size > state.config.max_upload_bytes {
+        Err(ApiError::TooLarge { limit: state.config.max_upload_bytes })
     } else {
-        let head = state.storage.read_prefix(&key, SNIFF_BYTES).await?.unwrap_or_default();
-        video_extension(&head).err()
+        video_extension(&state.storage.read_prefix(&checked, SNIFF_BYTES).await?.unwrap_or_default())
     };
-    if let Some(refusal) = refusal {
-        state.storage.delete(&key).await?;
+    if let Err(refusal) = verdict {
+        state.storage.delete(&checked).await?;
         return Err(refusal);
     }
     let filename = request.filename.unwrap_or_else(|| UPLOAD_NAME.into()).chars().take(200).collect();
     let job = NewJob {
         id: id.clone(),
         tenant_id: tenant.clone(),
-        source_key: key.path(),
+        source_key: checked.path(),
         source_name: filename,
         subtitles: Vec::new(),
     };

@@ -45,6 +45,10 @@ impl LocalStorage {
         temporary.persist().await
     }
 
+    pub(crate) async fn copy(&self, from: &StorageKey, to: &StorageKey) -> Result<(), PipelineError> {
+        self.put_file(to, &self.file(from)).await
+    }
+
     pub(crate) async fn get_bytes(&self, key: &StorageKey) -> Result<Option<Vec<u8>>, PipelineError> {
         let path = self.file(key);
         match tokio::fs::read(&path).await {

@@ -169,6 +169,15 @@ impl Storage {
         }
     }
 
+    /// Copies the object under `from` to `to` inside the storage (no bytes through this process with S3).
+    /// A copy is a snapshot: later writes to `from` do not reach it.
+    pub async fn copy(&self, from: &StorageKey, to: &StorageKey, meta: &ObjectMeta) -> Result<(), PipelineError> {
+        match self {
+            Storage::Local(local) => local.copy(from, to).await,
+            Storage::S3(s3) => s3.copy(from, to, meta).await,
+        }
+    }
+
     /// Deletes the object under `key`; deleting a missing object is not an error.
     pub async fn delete(&self, key: &StorageKey) -> Result<(), PipelineError> {
         match self {

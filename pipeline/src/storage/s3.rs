@@ -296,6 +296,28 @@ impl S3Storage {
         Ok(found)
     }
 
+    pub(crate) async fn copy(
+        &self,
+        from: &StorageKey,
+        to: &StorageKey,
+        meta: &ObjectMeta,
+    ) -> Result<(), PipelineError> {
+        let target = to.path();
+        // Key parts are letters, digits, '-', '_' and '.', and '/' between them: nothing to percent-encode.
+        self.client
+            .copy_object()
+            .bucket(&self.bucket)
+            .copy_source(format!("{}/{}", self.bucket, from.path()))
+            .key(&target)
+            .content_type(meta.content_type)
+            .cache_control(meta.cache_control)
+            .metadata_directive(aws_sdk_s3::types::MetadataDirective::Replace)
+            .send()
+            .await
+            .map_err(|error| s3_error("CopyObject", &target, error))?;
+        Ok(())
+    }
+
     pub(crate) async fn delete(&self, key: &StorageKey) -> Result<(), PipelineError> {
         let path = key.path();
         // S3 answers a delete of a missing key with success too.
