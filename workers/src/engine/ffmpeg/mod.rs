@@ -6,6 +6,7 @@
 //! threads beside it.
 
 mod audio;
+mod repeat;
 mod rung;
 mod segmenter;
 mod video;

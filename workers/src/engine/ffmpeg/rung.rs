@@ -29,7 +29,7 @@ const QUEUE_FRAMES: usize = 2;
 /// stops the thread without flushing and waits for it, so no thread writes into a build folder that is
 /// being removed.
 pub(crate) struct RungHandle {
-    sender: Option<SyncSender<frame::Video>>,
+    sender: Option<SyncSender<RungFrame>>,
     thread: Option<JoinHandle<Result<(Rung, EncodedTrack), Error>>>,
     abort: Arc<AtomicBool>,
     /// Frames x264 holds back for B-frames (its `has_b_frames`).
@@ -67,6 +67,7 @@ impl RungHandle {
             encoder,
             writer,
             graph: None,
+            last_scaled: None,
             next_idr: 0.0,
             abort: Arc::clone(&abort),
         };
@@ -82,10 +83,11 @@ impl RungHandle {
         self.delay_frames
     }
 
-    /// Hands the rung a reference to `frame`. When the rung's thread has stopped, its error is returned.
-    pub(crate) fn send(&mut self, frame: &frame::Video) -> Result<(), Error> {
-        let reference = reference(frame)?;
-        let delivered = self.sender.as_ref().is_some_and(|sender| sender.send(reference).is_ok());
+    /// Hands the rung a reference to `frame`; `repeat` says its picture is the previous frame's. When the
+    /// rung's thread has stopped, its error is returned.
+    pub(crate) fn send(&mut self, frame: &frame::Video, repeat: bool) -> Result<(), Error> {
+        let message = RungFrame { frame: reference(frame)?, repeat };
+        let delivered = self.sender.as_ref().is_some_and(|sender| sender.send(message).is_ok());
         if delivered {
             return Ok(());
         }
@@ -113,8 +115,15 @@ impl RungHandle {
     }
 }
 
+/// A frame on its way to a rung.
+struct RungFrame {
+    frame: frame::Video,
+    /// The picture is the same as the previous frame's (see [`super::repeat`]).
+    repeat: bool,
+}
+
 /// A new reference to the same picture buffers: the rung threads share one decoded frame.
-fn reference(frame: &frame::Video) -> Result<frame::Video, Error> {
+pub(super) fn reference(frame: &frame::Video) -> Result<frame::Video, Error> {
     let mut copy = frame::Video::empty();
     // SAFETY: `copy` is a fresh, empty frame, as av_frame_ref requires; `frame` is a valid, refcounted frame
     // from a buffersink, and FFmpeg's buffer references are thread-safe.
@@ -133,6 +142,8 @@ struct RungWorker {
     writer: SegmentWriter,
     /// Built from the first frame, when its size and pixel format are known.
     graph: Option<filter::Graph>,
+    /// The last picture the scaler made, reused for frames that repeat the one before.
+    last_scaled: Option<frame::Video>,
     /// The output time of the next IDR to force, in seconds.
     next_idr: f64,
     /// Set when the encode failed elsewhere: stop without flushing.
@@ -140,10 +151,17 @@ struct RungWorker {
 }
 
 impl RungWorker {
-    fn run(mut self, frames: Receiver<frame::Video>) -> Result<(Rung, EncodedTrack), Error> {
-        for frame in frames {
+    fn run(mut self, frames: Receiver<RungFrame>) -> Result<(Rung, EncodedTrack), Error> {
+        for RungFrame { frame, repeat } in frames {
             if self.abort.load(Ordering::Relaxed) {
                 return Err(Error::Cancelled);
+            }
+            if let (true, Some(last)) = (repeat, self.last_scaled.as_ref()) {
+                // The same picture as last time: the same scaled picture, at this frame's time.
+                let mut scaled = reference(last)?;
+                scaled.set_pts(frame.pts());
+                self.encode(&mut scaled)?;
+                continue;
             }
             if self.graph.is_none() {
                 self.graph = Some(self.build_graph(&frame)?);
@@ -166,28 +184,36 @@ impl RungWorker {
     }
 
     fn drain_graph(&mut self) -> Result<(), Error> {
-        let Some(graph) = self.graph.as_mut() else { return Ok(()) };
+        if self.graph.is_none() {
+            return Ok(());
+        }
         let mut scaled = frame::Video::empty();
         loop {
-            let mut sink = graph.get("out").ok_or_else(missing_filter)?;
+            let mut sink = self.graph.as_mut().and_then(|graph| graph.get("out")).ok_or_else(missing_filter)?;
             match sink.sink().frame(&mut scaled) {
                 Ok(()) => {}
                 Err(error) if again_or_eof(&error) => return Ok(()),
                 Err(source) => return Err(Error::Ffmpeg { step: "scaling video", source }),
             }
-            let seconds = scaled.pts().unwrap_or(0) as f64 / f64::from(self.rate);
-            // Force an IDR on the first frame at or past each 2-second mark; let x264 place no others.
-            if seconds + 1e-6 >= self.next_idr {
-                scaled.set_kind(picture::Type::I);
-                while self.next_idr <= seconds + 1e-6 {
-                    self.next_idr += IDR_INTERVAL_SECONDS;
-                }
-            } else {
-                scaled.set_kind(picture::Type::None);
-            }
-            self.encoder.send_frame(&scaled).map_err(ffmpeg_error("encoding video"))?;
-            drain_encoder(&mut self.encoder, &mut self.writer)?;
+            self.last_scaled = Some(reference(&scaled)?);
+            self.encode(&mut scaled)?;
         }
+    }
+
+    /// Encodes one scaled picture, forcing an IDR on the first frame at or past each 2-second mark (and
+    /// letting x264 place no others).
+    fn encode(&mut self, scaled: &mut frame::Video) -> Result<(), Error> {
+        let seconds = scaled.pts().unwrap_or(0) as f64 / f64::from(self.rate);
+        if seconds + 1e-6 >= self.next_idr {
+            scaled.set_kind(picture::Type::I);
+            while self.next_idr <= seconds + 1e-6 {
+                self.next_idr += IDR_INTERVAL_SECONDS;
+            }
+        } else {
+            scaled.set_kind(picture::Type::None);
+        }
+        self.encoder.send_frame(scaled).map_err(ffmpeg_error("encoding video"))?;
+        drain_encoder(&mut self.encoder, &mut self.writer)
     }
 
     fn build_graph(&self, first: &frame::Video) -> Result<filter::Graph, Error> {

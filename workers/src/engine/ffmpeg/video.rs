@@ -13,7 +13,8 @@ use ffmpeg_next::codec::{self, threading};
 use ffmpeg_next::{Packet, Rational, decoder, filter, frame};
 use lms_packager::Rung;
 
-use super::rung::RungHandle;
+use super::repeat::RepeatDetector;
+use super::rung::{RungHandle, reference};
 use super::{DECODING_VIDEO, again_or_eof, ffmpeg_error};
 use crate::Error;
 use crate::engine::{EncodeSettings, EncodedTrack};
@@ -36,6 +37,10 @@ pub(crate) struct VideoPipeline {
     frame_ticks: i64,
     /// Frames handed to every rung.
     pub(crate) frames: u64,
+    /// Tells the rungs which frames repeat the picture before them, so they need not scale it again.
+    repeats: RepeatDetector,
+    /// Frames that repeated the one before them.
+    pub(crate) repeated_frames: u64,
 }
 
 impl VideoPipeline {
@@ -79,6 +84,8 @@ impl VideoPipeline {
             end_pts: 0,
             frame_ticks: (f64::from(stream.time_base().invert()) / f64::from(output_rate)).round().max(1.0) as i64,
             frames: 0,
+            repeats: RepeatDetector::default(),
+            repeated_frames: 0,
         })
     }
 
@@ -162,8 +169,10 @@ impl VideoPipeline {
                 Err(error) if again_or_eof(&error) => return Ok(()),
                 Err(source) => return Err(Error::Ffmpeg { step: "filtering video", source }),
             }
+            let repeat = self.repeats.is_repeat(&filtered, reference(&filtered)?);
+            self.repeated_frames += u64::from(repeat);
             for rung in &mut self.rungs {
-                rung.send(&filtered)?;
+                rung.send(&filtered, repeat)?;
             }
             self.frames += 1;
         }
