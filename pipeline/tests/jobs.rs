@@ -54,6 +54,10 @@ async fn claim_renew_publish_and_duplicates() {
             panic!("first claim refused on {}", database.kind)
         };
         assert_eq!((record.state, record.attempt), (JobState::Running, 1));
+        // Leases run on the database's clock, in Unix milliseconds like every other time.
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+        let until = record.lease_until_ms.unwrap();
+        assert!((until - now - 30_000).abs() < 5_000, "lease ends {} ms from now on {}", until - now, database.kind);
         // The same message again (redelivered, or delivered to a second worker) has no effect.
         assert!(matches!(store.claim(&message, "worker-b", lease).await.unwrap(), Claim::Stale { .. }));
 

@@ -76,7 +76,7 @@ pub struct JobRecord {
     pub max_attempts: u32,
     /// The worker holding the current attempt, while running.
     pub lease_owner: Option<String>,
-    /// When that worker's lease runs out (Unix milliseconds).
+    /// When that worker's lease runs out (Unix milliseconds, on the database's clock).
     pub lease_until_ms: Option<i64>,
     /// Fraction of the current attempt's encode done, 0 to 1.
     pub progress: f64,

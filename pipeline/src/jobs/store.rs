@@ -88,7 +88,15 @@ pub struct OutboxMessage {
 pub struct JobStore {
     pool: AnyPool,
     policy: RetryPolicy,
+    /// The database's clock in Unix milliseconds, as an SQL expression of its dialect. Leases are set and
+    /// checked on this one clock: workers and relays on other machines may disagree about the time.
+    db_now: &'static str,
 }
+
+/// The database's clock in Unix milliseconds, in PostgreSQL.
+const POSTGRES_NOW_MS: &str = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)";
+/// The same in SQLite (`julianday('now')` has millisecond resolution).
+const SQLITE_NOW_MS: &str = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
 
 /// Current time in Unix milliseconds.
 pub(crate) fn now_ms() -> i64 {
@@ -131,7 +139,8 @@ impl JobStore {
             .connect(url)
             .await
             .map_err(db_error("connect"))?;
-        let store = Self { pool, policy };
+        let db_now = if sqlite { SQLITE_NOW_MS } else { POSTGRES_NOW_MS };
+        let store = Self { pool, policy, db_now };
         for statement in schema::STATEMENTS {
             sqlx::query(statement).execute(&store.pool).await.map_err(db_error("migrate"))?;
         }
@@ -205,12 +214,13 @@ impl JobStore {
     /// Starts the attempt `message` announces, for `worker`, with a lease of `lease`.
     pub async fn claim(&self, message: &TranscodeJob, worker: &str, lease: Duration) -> Result<Claim, PipelineError> {
         let now = now_ms();
-        let claimed = sqlx::query(
-            "UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_owner = $1, lease_until = $2, \
+        let claimed = sqlx::query(&format!(
+            "UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_owner = $1, lease_until = {} + $2, \
              progress = 0, updated_at = $3 WHERE id = $4 AND state = 'queued' AND attempt + 1 = $5",
-        )
+            self.db_now
+        ))
         .bind(worker)
-        .bind(now.saturating_add(millis(lease)))
+        .bind(millis(lease))
         .bind(now)
         .bind(&message.job_id)
         .bind(i64::from(message.attempt))
@@ -244,11 +254,12 @@ impl JobStore {
         progress: f64,
     ) -> Result<bool, PipelineError> {
         let now = now_ms();
-        let renewed = sqlx::query(
-            "UPDATE jobs SET lease_until = $1, progress = $2, updated_at = $3 \
+        let renewed = sqlx::query(&format!(
+            "UPDATE jobs SET lease_until = {} + $1, progress = $2, updated_at = $3 \
              WHERE id = $4 AND attempt = $5 AND lease_owner = $6 AND state = 'running'",
-        )
-        .bind(now.saturating_add(millis(lease)))
+            self.db_now
+        ))
+        .bind(millis(lease))
         .bind(progress.clamp(0.0, 1.0))
         .bind(now)
         .bind(id)
@@ -368,10 +379,10 @@ impl JobStore {
     /// Ends every attempt whose lease ran out (its worker died or lost the database) as a retryable
     /// failure. Returns the jobs it touched.
     pub async fn reap_expired_leases(&self) -> Result<Vec<(String, FailureOutcome)>, PipelineError> {
-        let rows = sqlx::query(
-            "SELECT id, attempt, lease_owner FROM jobs WHERE state = 'running' AND lease_until < $1 LIMIT 100",
-        )
-        .bind(now_ms())
+        let rows = sqlx::query(&format!(
+            "SELECT id, attempt, lease_owner FROM jobs WHERE state = 'running' AND lease_until < {} LIMIT 100",
+            self.db_now
+        ))
         .fetch_all(&self.pool)
         .await
         .map_err(db_error("select expired leases"))?;
