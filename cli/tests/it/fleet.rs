@@ -426,8 +426,10 @@ fn a_worker_killed_mid_encode_is_replaced_and_exactly_one_ladder_is_published() 
     );
     assert_eq!(status, 201, "{created}\n{}", server.log());
     let id = created["id"].as_str().unwrap().to_owned();
-    wait_for(&server, &id, Duration::from_secs(60), |job| job["state"] == "running");
-    std::thread::sleep(Duration::from_secs(2));
+    // Killed once the encode is under way and well before it ends (progress comes with each lease renewal).
+    wait_for(&server, &id, Duration::from_secs(60), |job| {
+        job["state"] == "running" && job["progress"].as_f64().is_some_and(|done| done > 0.0 && done < 0.9)
+    });
     worker_a.kill_hard();
 
     let worker_b_data = data.path().join("worker-b");

@@ -42,7 +42,13 @@ fn a_worker_killed_mid_upload_leaves_no_master_and_another_publishes() {
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
     wait_for_log(&worker_a, "uploading the ladder", Duration::from_secs(120));
-    std::thread::sleep(Duration::from_millis(600));
+    // Killed as soon as the first files of the attempt are in the bucket, with more still to come.
+    let attempt_one = format!("ladders/default/{id}/1");
+    let started = Instant::now();
+    while super::s3_listing(&env, &attempt_one).is_empty() {
+        assert!(started.elapsed() < Duration::from_secs(60), "nothing was uploaded:\n{}", worker_a.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
     worker_a.kill_hard();
 
     let worker_b = worker(data.path(), "b", &env, &[]);
