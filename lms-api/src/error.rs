@@ -67,16 +67,22 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let mut message = self.to_string();
-        let mut source = std::error::Error::source(&self);
-        while let Some(cause) = source {
-            message.push_str(": ");
-            message.push_str(&cause.to_string());
-            source = cause.source();
-        }
+        let message = with_causes(&self);
         if status.is_server_error() {
             tracing::error!(code, %message, "request failed");
         }
         (status, Json(serde_json::json!({ "error": { "code": code, "message": message } }))).into_response()
     }
+}
+
+/// `error` followed by each of its causes, separated by `: `.
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
 }

@@ -39,6 +39,11 @@ fn distributed_env(test: &str) -> Vec<(String, String)> {
     ]
 }
 
+/// The value of `name` in a test's environment list.
+fn env_value(env: &[(String, String)], name: &str) -> String {
+    env.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()).unwrap()
+}
+
 /// A fresh PostgreSQL database, made with `psql` so this test binary needs no database driver.
 fn create_database() -> String {
     let admin = std::env::var("LMS_MEDIA_TEST_DATABASE_URL")
@@ -355,7 +360,7 @@ fn a_job_that_crashes_the_encoder_every_time_is_dead_after_its_attempts_and_can_
 
 /// The bucket the distributed fleet uses, through the fleet's own storage client.
 fn fleet_storage(env: &[(String, String)]) -> lms_pipeline::storage::Storage {
-    let get = |name: &str| env.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()).unwrap();
+    let get = |name: &str| env_value(env, name);
     lms_pipeline::storage::StorageConfig::S3 {
         endpoint: Some(get("LMS_MEDIA_S3_ENDPOINT")),
         region: get("AWS_REGION"),
@@ -468,19 +473,15 @@ fn a_job_committed_before_the_api_died_is_published_after_restart() {
     assert_eq!(done["attempts"], 1);
 }
 
+fn post_json(server: &Process, path: &str, body: &str) -> (u16, String) {
+    curl(&["-X", "POST", "-H", "content-type: application/json", "-d", body, &server.url(path)])
+}
+
 /// Asks for a presigned upload of `file` and PUTs it there as a browser would; returns the upload id.
 fn direct_upload(server: &Process, file: &Path, content_type: &str) -> String {
     let size = std::fs::metadata(file).unwrap().len();
     let request = serde_json::json!({ "filename": "lecture.mp4", "size": size, "content_type": content_type });
-    let (status, body) = curl(&[
-        "-X",
-        "POST",
-        "-H",
-        "content-type: application/json",
-        "-d",
-        &request.to_string(),
-        &server.url("/api/v1/uploads/presigned"),
-    ]);
+    let (status, body) = post_json(server, "/api/v1/uploads/presigned", &request.to_string());
     assert_eq!(status, 201, "{body}");
     let signed: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(signed["method"], "PUT");
@@ -532,13 +533,9 @@ fn browsers_upload_straight_to_s3_and_the_api_checks_what_arrived() {
     assert_eq!(curl(&[&server.url(&format!("/api/v1/jobs/{id}"))]).0, 404);
 
     // Completing an upload that never arrived says so.
-    let (status, body) = complete(&server, &uuid_like());
+    let (status, body) = complete(&server, "0b6f2e5c-3d1a-4c8e-9f7a-2b4d6e8f0a1c");
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["code"], "nothing-uploaded");
-}
-
-fn uuid_like() -> String {
-    "0b6f2e5c-3d1a-4c8e-9f7a-2b4d6e8f0a1c".into()
 }
 
 #[test]
@@ -546,15 +543,7 @@ fn direct_uploads_need_s3() {
     let data = tempfile::tempdir().unwrap();
     let server = serve(data.path(), &[], &[]);
     let request = r#"{"filename":"a.mp4","size":1000,"content_type":"video/mp4"}"#;
-    let (status, body) = curl(&[
-        "-X",
-        "POST",
-        "-H",
-        "content-type: application/json",
-        "-d",
-        request,
-        &server.url("/api/v1/uploads/presigned"),
-    ]);
+    let (status, body) = post_json(&server, "/api/v1/uploads/presigned", request);
     assert_eq!(status, 501, "{body}");
     assert!(body.contains("presigned uploads need S3"), "{body}");
 }

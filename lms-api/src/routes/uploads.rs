@@ -21,6 +21,7 @@ use lms_pipeline::jobs::NewJob;
 use lms_pipeline::storage::{ObjectMeta, StorageKey};
 use tokio::io::AsyncWriteExt;
 
+use crate::error::with_causes;
 use crate::routes::header_limit;
 use crate::routes::jobs::JobView;
 use crate::tenant::Tenant;
@@ -54,14 +55,10 @@ impl Drop for Spooled {
 
 fn multipart_error(error: axum::extract::multipart::MultipartError) -> ApiError {
     // The parser's own message is generic; what went wrong is in its causes.
-    let mut message = format!("reading the multipart body: {error}");
-    let mut cause = std::error::Error::source(&error);
-    while let Some(inner) = cause {
-        message.push_str(": ");
-        message.push_str(&inner.to_string());
-        cause = inner.source();
+    ApiError::BadRequest {
+        code: "invalid-multipart",
+        message: format!("reading the multipart body: {}", with_causes(&error)),
     }
-    ApiError::BadRequest { code: "invalid-multipart", message }
 }
 
 async fn spool(field: &mut axum::extract::multipart::Field<'_>, dir: &Path, limit: u64) -> Result<Spooled, ApiError> {
@@ -120,10 +117,6 @@ fn subtitle_extension(language: &str, head: &[u8]) -> Result<&'static str, ApiEr
         return Ok("srt");
     }
     Err(ApiError::UnsupportedType { message: format!("subtitle.{language} is neither WebVTT nor SRT") })
-}
-
-fn key(tenant: &str, job: &str, file: &str) -> Result<StorageKey, ApiError> {
-    Ok(StorageKey::source(tenant, job, file)?)
 }
 
 async fn upload(
@@ -203,7 +196,7 @@ async fn store_parts(
             let original = field.file_name().unwrap_or("lecture").chars().take(200).collect::<String>();
             let spooled = spool(&mut field, spool_dir, state.config.max_upload_bytes).await?;
             let extension = video_extension(&spooled.head)?;
-            let key = key(tenant, job_id, &format!("lecture.{extension}"))?;
+            let key = StorageKey::source(tenant, job_id, &format!("lecture.{extension}"))?;
             stored.push(key.clone());
             state.storage.put_file(&key, &spooled.path, &ObjectMeta::for_source()).await?;
             state.metrics.upload_bytes.inc_by(spooled.size);
@@ -229,7 +222,7 @@ async fn store_parts(
             }
             let spooled = spool(&mut field, spool_dir, MAX_SUBTITLE_BYTES).await?;
             let extension = subtitle_extension(language, &spooled.head)?;
-            let key = key(tenant, job_id, &format!("subtitles.{language}.{extension}"))?;
+            let key = StorageKey::source(tenant, job_id, &format!("subtitles.{language}.{extension}"))?;
             stored.push(key.clone());
             state.storage.put_file(&key, &spooled.path, &ObjectMeta::for_source()).await?;
             subtitles.push(SubtitleRef { language: language.to_owned(), source: key.path() });

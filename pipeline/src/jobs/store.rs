@@ -327,12 +327,7 @@ impl JobStore {
         if changed.rows_affected() != 1 {
             return Ok(FailureOutcome::Fenced);
         }
-        let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
-            .bind(id)
-            .fetch_one(&mut *transaction)
-            .await
-            .map_err(db_error("select job"))?;
-        let record = record_from_row(&row)?;
+        let record = record_in(&mut transaction, id).await?;
         let outcome = match record.state {
             JobState::Queued => {
                 let at_ms = now.saturating_add(millis(self.policy.backoff(record.attempt)));
@@ -366,12 +361,8 @@ impl JobStore {
         if changed.rows_affected() != 1 {
             return Ok(false);
         }
-        let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
-            .bind(id)
-            .fetch_one(&mut *transaction)
-            .await
-            .map_err(db_error("select job"))?;
-        insert_outbox(&mut transaction, &next_message(&record_from_row(&row)?), now).await?;
+        let record = record_in(&mut transaction, id).await?;
+        insert_outbox(&mut transaction, &next_message(&record), now).await?;
         transaction.commit().await.map_err(db_error("commit"))?;
         Ok(true)
     }
@@ -554,6 +545,16 @@ fn next_message(record: &JobRecord) -> TranscodeJob {
         source: record.source_key.clone(),
         subtitles: record.subtitles.clone(),
     }
+}
+
+/// The job `id` as `transaction` sees it (after its own writes).
+async fn record_in(transaction: &mut sqlx::Transaction<'_, sqlx::Any>, id: &str) -> Result<JobRecord, PipelineError> {
+    let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
+        .bind(id)
+        .fetch_one(&mut **transaction)
+        .await
+        .map_err(db_error("select job"))?;
+    record_from_row(&row)
 }
 
 async fn insert_outbox(

@@ -109,10 +109,27 @@ impl RabbitQueue {
             .ok_or(PipelineError::Queue { operation: "connect", reason: "no channel".into() })
     }
 
-    pub(crate) async fn publish(&self, payload: &[u8]) -> Result<(), PipelineError> {
+    /// Runs `work` on the shared channel (opened when needed) within [`BROKER_TIMEOUT`]. A failure drops the
+    /// channel, so the next call starts from a fresh connection.
+    async fn on_channel<T>(
+        &self,
+        operation: &'static str,
+        work: impl AsyncFnOnce(&Channel) -> Result<T, PipelineError>,
+    ) -> Result<T, PipelineError> {
         let mut slot = self.publisher.lock().await;
-        let result = bounded("publish", async {
+        let result = bounded(operation, async {
             let channel = self.publishing_channel(&mut slot).await?;
+            work(channel).await
+        })
+        .await;
+        if result.is_err() {
+            *slot = None;
+        }
+        result
+    }
+
+    pub(crate) async fn publish(&self, payload: &[u8]) -> Result<(), PipelineError> {
+        self.on_channel("publish", async |channel| {
             let properties =
                 BasicProperties::default().with_delivery_mode(2).with_content_type("application/json".into());
             let confirm = channel
@@ -145,12 +162,7 @@ impl RabbitQueue {
                 }),
             }
         })
-        .await;
-        if result.is_err() {
-            // Start from a fresh connection next time.
-            *slot = None;
-        }
-        result
+        .await
     }
 
     pub(crate) async fn consume(&self, prefetch: u16) -> Result<RabbitConsumer, PipelineError> {
@@ -160,9 +172,7 @@ impl RabbitQueue {
     }
 
     async fn count(&self, queue: String) -> Result<u64, PipelineError> {
-        let mut slot = self.publisher.lock().await;
-        let result = bounded("queue.declare", async {
-            let channel = self.publishing_channel(&mut slot).await?;
+        self.on_channel("queue.declare", async |channel| {
             let declared = channel
                 .queue_declare(
                     queue.into(),
@@ -173,11 +183,7 @@ impl RabbitQueue {
                 .map_err(queue_error("queue.declare"))?;
             Ok(u64::from(declared.message_count()))
         })
-        .await;
-        if result.is_err() {
-            *slot = None;
-        }
-        result
+        .await
     }
 
     /// Deletes the work queue, the dead-letter queue and exchange, with their messages: for tests and for
@@ -203,9 +209,7 @@ impl RabbitQueue {
     }
 
     pub(crate) async fn take_dead_letter(&self) -> Result<Option<super::DeadLetter>, PipelineError> {
-        let mut slot = self.publisher.lock().await;
-        let result = bounded("basic.get", async {
-            let channel = self.publishing_channel(&mut slot).await?;
+        self.on_channel("basic.get", async |channel| {
             let message = channel
                 .basic_get(self.settings.dead_letter_queue().into(), lapin::options::BasicGetOptions { no_ack: false })
                 .await
@@ -215,11 +219,7 @@ impl RabbitQueue {
                 acker: Some(message.delivery.acker),
             }))
         })
-        .await;
-        if result.is_err() {
-            *slot = None;
-        }
-        result
+        .await
     }
 
     pub(crate) async fn depth(&self) -> Result<u64, PipelineError> {

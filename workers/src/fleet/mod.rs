@@ -188,7 +188,7 @@ impl Worker {
             hand_back.clone(),
         )));
         let result = attempt::run(self, &record, &cancel, &progress).await;
-        let fenced = renewer.stop().await == Some(RenewerEnd::Fenced);
+        let fenced = renewer.stop().await;
         let prefix = attempt::ladder_prefix(&record);
         let outcome = match result {
             _ if fenced => Outcome::Fenced,
@@ -274,7 +274,7 @@ impl Worker {
         cancel: CancelFlag,
         progress: Arc<std::sync::atomic::AtomicU64>,
         hand_back: CancellationToken,
-    ) -> tokio::task::JoinHandle<Option<RenewerEnd>> {
+    ) -> tokio::task::JoinHandle<()> {
         let store = self.store.clone();
         let job_id = job_id.to_owned();
         let worker_id = self.settings.worker_id.clone();
@@ -295,8 +295,9 @@ impl Worker {
                 match store.renew(&job_id, attempt, &worker_id, lease, done).await {
                     Ok(true) => {}
                     Ok(false) => {
+                        // The only way the renewer ends by itself.
                         cancel.cancel();
-                        return Some(RenewerEnd::Fenced);
+                        return;
                     }
                     Err(error) => tracing::warn!(%error, "could not renew the lease; trying again"),
                 }
@@ -305,20 +306,15 @@ impl Worker {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RenewerEnd {
-    Fenced,
-}
-
 /// Stops the lease renewer when the attempt ends, however it ends (even by a panic).
-struct RenewerGuard(Option<tokio::task::JoinHandle<Option<RenewerEnd>>>);
+struct RenewerGuard(Option<tokio::task::JoinHandle<()>>);
 
 impl RenewerGuard {
-    /// Stops renewing; tells whether the renewer had found the lease lost.
-    async fn stop(mut self) -> Option<RenewerEnd> {
-        let handle = self.0.take()?;
+    /// Stops renewing; tells whether the renewer had found the lease lost (it ends by itself only then).
+    async fn stop(mut self) -> bool {
+        let Some(handle) = self.0.take() else { return false };
         handle.abort();
-        handle.await.ok().flatten()
+        handle.await.is_ok()
     }
 }
 

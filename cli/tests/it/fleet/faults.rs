@@ -123,8 +123,7 @@ fn a_worker_whose_s3_resets_and_answers_503_still_publishes() {
 
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let _entered = runtime.enter();
-    let endpoint =
-        env.iter().find(|(name, _)| name == "LMS_MEDIA_S3_ENDPOINT").map(|(_, value)| value.clone()).unwrap();
+    let endpoint = super::env_value(&env, "LMS_MEDIA_S3_ENDPOINT");
     let upstream = endpoint.trim_start_matches("http://").parse().unwrap();
     let resets = fault_proxy::FaultProxy::start(
         upstream,
@@ -206,7 +205,7 @@ fn a_message_delivered_twice_to_two_workers_has_one_effect() {
     let id = created["id"].as_str().unwrap().to_owned();
 
     // The same message once more on the queue, as a relay that crashed after publishing would send it.
-    let get = |name: &str| env.iter().find(|(key, _)| key == name).map(|(_, value)| value.clone()).unwrap();
+    let get = |name: &str| super::env_value(&env, name);
     let message = lms_pipeline::TranscodeJob {
         kind: lms_pipeline::job::TRANSCODE_JOB_KIND.into(),
         job_id: id.clone(),
