@@ -220,7 +220,11 @@ impl VideoPipeline {
             270 => steps.push("transpose=cclock".into()),
             _ => {}
         }
-        steps.push(format!("fps=fps={}/{}", self.output_rate.numerator(), self.output_rate.denominator()));
+        // start_time=0: the output's first frame sits at zero even when the source's first picture comes a
+        // little after the stream's start (Matroska rounds to milliseconds; a B-frame's reordering offset
+        // shows there): without it the output began at frame 1, every forced IDR fell a frame before its
+        // 2-second mark once players counted from the first frame, and segments came out 6 s long.
+        steps.push(format!("fps=fps={}/{}:start_time=0", self.output_rate.numerator(), self.output_rate.denominator()));
         // Labels name the filter contexts the parser links to: "in" is the buffer source, "out" the sink.
         format!("[in]{}[out]", steps.join(","))
     }
