@@ -109,3 +109,21 @@ fn every_segment_of_every_rung_starts_with_a_keyframe_at_the_same_time() {
     }
     assert!(starts_per_rung.windows(2).all(|pair| pair[0] == pair[1]), "{starts_per_rung:?}");
 }
+
+/// A source whose sound is stored 10 s ahead of its picture: the sound is read through its own demuxer no
+/// further than a second past the picture, so only about that much waits in memory (it was all 10 s, and an
+/// hour's preload would have been 1.4 GB of decoded sound).
+#[test]
+fn sound_stored_ahead_of_the_picture_waits_only_as_long_as_the_read_ahead() {
+    for name in ["audio-ahead.mkv", "small-360p.mp4"] {
+        let out = tempfile::tempdir().expect("temp dir");
+        let encoded = encode(name, out.path());
+        let audio = encoded.audio.as_ref().expect("audio track");
+        assert!(!audio.segments.is_empty());
+        assert!(
+            encoded.audio_buffered_peak < std::time::Duration::from_millis(1500),
+            "{name}: {:?} of sound waited for the picture",
+            encoded.audio_buffered_peak
+        );
+    }
+}

@@ -10,6 +10,7 @@ pub mod ffmpeg;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use lms_packager::{Ladder, Rung};
 
@@ -103,4 +104,7 @@ pub struct EncodedLadder {
     pub video: Vec<(Rung, EncodedTrack)>,
     /// The audio track, when the source has sound.
     pub audio: Option<EncodedTrack>,
+    /// The most decoded sound that waited in memory for the picture at any time: bounded by the engine's
+    /// read-ahead, however the source interleaves its streams.
+    pub audio_buffered_peak: Duration,
 }

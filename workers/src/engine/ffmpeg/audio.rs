@@ -12,6 +12,7 @@
 
 use std::collections::VecDeque;
 use std::path::Path;
+use std::time::Duration;
 
 use ffmpeg_next::codec::{self};
 use ffmpeg_next::format::Sample;
@@ -42,6 +43,8 @@ pub(crate) struct AudioPipeline {
     shift: i64,
     /// Samples handed to the encoder so far.
     encoded_samples: i64,
+    /// The most samples that ever waited in `pending` for the picture.
+    pending_peak: i64,
     encoder: encoder::Audio,
     writer: SegmentWriter,
 }
@@ -77,6 +80,7 @@ impl AudioPipeline {
             start_pts,
             pending: VecDeque::new(),
             encoded_samples: 0,
+            pending_peak: 0,
             encoder,
             writer,
         })
@@ -87,7 +91,18 @@ impl AudioPipeline {
     pub(crate) fn push_packet(&mut self, packet: &Packet, video_seconds: f64) -> Result<(), Error> {
         self.decoder.send_packet(packet).map_err(ffmpeg_error(DECODING_AUDIO))?;
         self.drain_decoder()?;
-        self.encode_pending(self.track_samples(video_seconds), false)
+        self.encode_pending(self.track_samples(video_seconds), false)?;
+        self.pending_peak = self.pending_peak.max(self.pending_samples());
+        Ok(())
+    }
+
+    /// The most sound that waited for the picture at any time.
+    pub(crate) fn buffered_peak(&self) -> Duration {
+        Duration::from_secs_f64(self.pending_peak as f64 / f64::from(SAMPLE_RATE))
+    }
+
+    fn pending_samples(&self) -> i64 {
+        self.pending.iter().map(|frame| frame.samples() as i64).sum()
     }
 
     /// Flushes everything, cuts the sound at `video_seconds` (the finished video's length) and closes the
@@ -104,8 +119,7 @@ impl AudioPipeline {
         let limit = self.track_samples(video_seconds);
         loop {
             self.encode_pending(limit, false)?;
-            let queued: i64 = self.pending.iter().map(|frame| frame.samples() as i64).sum();
-            if self.encoded_samples + queued >= limit || !self.pull_frame()? {
+            if self.encoded_samples + self.pending_samples() >= limit || !self.pull_frame()? {
                 break;
             }
         }

@@ -6,10 +6,14 @@
 //! threads beside it.
 
 mod audio;
+mod interleave;
 mod repeat;
 mod rung;
 mod segmenter;
 mod video;
+
+use std::path::Path;
+use std::time::Duration;
 
 use ffmpeg_next::{Packet, media};
 
@@ -51,16 +55,20 @@ impl Engine for FfmpegEngine {
             &request.settings,
             &request.output_dir,
         )?;
-        let mut audio = match probe.main_audio_stream.and_then(|index| source.input.stream(index)) {
-            Some(stream) if stream.parameters().medium() == media::Type::Audio => Some(audio::AudioPipeline::new(
-                &stream,
-                video_start,
-                video.presentation_delay_seconds(),
-                &request.output_dir,
-            )?),
+        // The sound is read through a demuxer of its own (see `interleave`); this one only reads the picture.
+        let mut audio = match probe.main_audio_stream.and_then(|index| source.input.stream(index).map(|s| (index, s))) {
+            Some((index, stream)) if stream.parameters().medium() == media::Type::Audio => {
+                let pipeline = audio::AudioPipeline::new(
+                    &stream,
+                    video_start,
+                    video.presentation_delay_seconds(),
+                    &request.output_dir,
+                )?;
+                Some(interleave::AudioFeed::open(&request.source, index, video_start, pipeline)?)
+            }
             _ => None,
         };
-        let audio_index = audio.as_ref().and(probe.main_audio_stream);
+        interleave::read_only(&mut source.input, video_index);
 
         let mut last_report = 0.0;
         let mut bad_packets = 0;
@@ -68,50 +76,50 @@ impl Engine for FfmpegEngine {
             if request.cancel.is_cancelled() {
                 return Err(Error::Cancelled);
             }
-            // A fresh packet each time: FFmpeg 5.1's reader blanks a reused packet without releasing its
-            // buffer, which leaked the whole compressed file over an encode.
-            let mut packet = Packet::empty();
-            match packet.read(&mut source.input) {
-                Ok(()) => {}
-                Err(ffmpeg_next::Error::Eof) => break,
-                // The disk failed, not the file: worth another try.
-                Err(ffmpeg_next::Error::Other { errno }) if errno == libc::EIO => {
-                    return Err(Error::Read {
-                        path: request.source.clone(),
-                        source: std::io::Error::from_raw_os_error(errno),
-                    });
-                }
-                Err(source_error) => {
-                    return Err(Error::Damaged {
-                        path: request.source.clone(),
-                        step: "read the next packet",
-                        source: source_error,
-                    });
-                }
-            }
-            let index = packet.stream();
-            if index == video_index {
+            let Some(packet) = read_packet(&mut source.input, &request.source)? else { break };
+            if packet.stream() == video_index {
                 tolerate(video.push_packet(&packet), &mut bad_packets, &request.source)?;
                 let encoded_seconds = video.encoded_seconds();
                 if encoded_seconds - last_report >= 0.5 {
                     last_report = encoded_seconds;
                     progress(Progress { encoded_seconds, total_seconds, frames: video.frames });
                 }
-            } else if Some(index) == audio_index {
-                if let Some(audio) = audio.as_mut() {
-                    tolerate(audio.push_packet(&packet, video.encoded_seconds()), &mut bad_packets, &request.source)?;
-                }
+            }
+            if let Some(audio) = audio.as_mut() {
+                audio.catch_up(video.encoded_seconds(), &mut bad_packets, &request.source)?;
             }
         }
         let frames_before_flush = video.frames;
         let (video_tracks, video_seconds) = video.finish()?;
-        let audio_track = audio.map(|audio| audio.finish(video_seconds)).transpose()?;
+        let (audio_track, audio_buffered_peak) = match audio {
+            Some(audio) => {
+                let (track, peak) = audio.finish(video_seconds, &mut bad_packets, &request.source)?;
+                (Some(track), peak)
+            }
+            None => (None, Duration::ZERO),
+        };
         progress(Progress {
             encoded_seconds: total_seconds.unwrap_or(0.0),
             total_seconds,
             frames: frames_before_flush,
         });
-        Ok(EncodedLadder { video: video_tracks, audio: audio_track })
+        Ok(EncodedLadder { video: video_tracks, audio: audio_track, audio_buffered_peak })
+    }
+}
+
+/// The next packet of a source, or `None` at its end. A failing disk is a read error (worth another try);
+/// anything else the demuxer refuses means the file is damaged.
+fn read_packet(input: &mut ffmpeg_next::format::context::Input, path: &Path) -> Result<Option<Packet>, Error> {
+    // A fresh packet each time: FFmpeg 5.1's reader blanks a reused packet without releasing its buffer,
+    // which leaked the whole compressed file over an encode.
+    let mut packet = Packet::empty();
+    match packet.read(input) {
+        Ok(()) => Ok(Some(packet)),
+        Err(ffmpeg_next::Error::Eof) => Ok(None),
+        Err(ffmpeg_next::Error::Other { errno }) if errno == libc::EIO => {
+            Err(Error::Read { path: path.to_owned(), source: std::io::Error::from_raw_os_error(errno) })
+        }
+        Err(source) => Err(Error::Damaged { path: path.to_owned(), step: "read the next packet", source }),
     }
 }
 
@@ -122,7 +130,7 @@ const MAX_BAD_PACKETS: u32 = 100;
 /// Passes a decoder's refusal of one packet (decoders report damage with several codes, invalid data being
 /// only the commonest), counting it; past [`MAX_BAD_PACKETS`] the source is damaged. Errors of every other
 /// step (filters, encoders, writing) stand.
-fn tolerate(result: Result<(), Error>, bad_packets: &mut u32, path: &std::path::Path) -> Result<(), Error> {
+fn tolerate(result: Result<(), Error>, bad_packets: &mut u32, path: &Path) -> Result<(), Error> {
     match result {
         Err(Error::Ffmpeg { source, step: step @ (DECODING_VIDEO | DECODING_AUDIO) }) => {
             *bad_packets += 1;
