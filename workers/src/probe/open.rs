@@ -105,6 +105,11 @@ unsafe extern "C" fn refuse_nested_open(
     ffi::AVERROR(libc::EPERM)
 }
 
+/// The most of the programme FFmpeg may read to learn the streams' parameters (see `open_header`).
+const STREAM_INFO_SECONDS: u64 = 30;
+/// The most bytes it may read for that.
+const STREAM_INFO_BYTES: u64 = 64 << 20;
+
 fn open_header(
     path: &Path,
     mut io: StreamIo,
@@ -118,6 +123,11 @@ fn open_header(
     options.set("codec_whitelist", &policy::decoder_allowlist());
     // A protocol name no protocol has: even a default `io_open` could not open anything.
     options.set("protocol_whitelist", "none");
+    // How far FFmpeg reads to learn every stream's parameters: its defaults (5 s, 5 MB) suit live streams,
+    // and missed the picture's size in an MPEG-TS file that stores its sound 10 s ahead of its picture.
+    // Reading stops as soon as every stream is known, so ordinary files read no more than before.
+    options.set("analyzeduration", &STREAM_INFO_SECONDS.saturating_mul(1_000_000).to_string());
+    options.set("probesize", &STREAM_INFO_BYTES.to_string());
     // SAFETY: `context` is freshly allocated and checked for null; FFmpeg frees it itself when
     // avformat_open_input fails. The I/O context stays owned by `io` until the format context is wrapped
     // (success) or `io` is dropped (failure), and AVFMT_FLAG_CUSTOM_IO tells FFmpeg not to free it. The
