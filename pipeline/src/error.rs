@@ -55,14 +55,8 @@ pub enum PipelineError {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A database statement failed.
-    #[error("database {operation} failed")]
-    Database {
-        /// What the statement was for.
-        operation: &'static str,
-        /// sqlx's error.
-        #[source]
-        source: sqlx::Error,
-    },
+    #[error(transparent)]
+    Database(#[from] lms_db::DbError),
     /// The message queue failed.
     #[error("queue {operation} failed: {reason}")]
     Queue {
@@ -83,7 +77,7 @@ impl PipelineError {
             PipelineError::Unsupported { .. } => "unsupported",
             PipelineError::Local { .. } => "local-storage-failed",
             PipelineError::S3 { .. } => "s3-failed",
-            PipelineError::Database { .. } => "database-failed",
+            PipelineError::Database(_) => "database-failed",
             PipelineError::Queue { .. } => "queue-failed",
         }
     }
@@ -93,7 +87,7 @@ impl PipelineError {
     pub fn is_retryable(&self) -> bool {
         match self {
             PipelineError::S3 { transient, .. } => *transient,
-            PipelineError::Local { .. } | PipelineError::Database { .. } | PipelineError::Queue { .. } => true,
+            PipelineError::Local { .. } | PipelineError::Database(_) | PipelineError::Queue { .. } => true,
             _ => false,
         }
     }

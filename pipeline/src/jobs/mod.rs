@@ -8,10 +8,11 @@
 //! after a backoff, until it has used its attempts; then it is `dead`, kept with its reason, and can be
 //! replayed.
 //!
-//! The same queries run on SQLite (the embedded default) and PostgreSQL through sqlx's `Any` driver.
+//! The tables live in the shared database (`lms-db`), whose migrations make them; the same queries run on
+//! SQLite (the embedded default) and PostgreSQL. Worker-side changes run in system-scoped transactions; a
+//! tenant's reads and writes (create, get, replay) in that tenant's.
 
 mod record;
-mod schema;
 mod store;
 
 pub use record::{JobRecord, JobState, NewJob};

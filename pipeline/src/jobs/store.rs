@@ -2,13 +2,12 @@
 
 use std::time::Duration;
 
-use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{AnyPool, Row};
+use lms_db::{Db, Scope, Tx, query_error};
+use sqlx::Row;
 
 use crate::PipelineError;
 use crate::job::{SubtitleRef, TRANSCODE_JOB_KIND, TranscodeJob};
 use crate::jobs::record::{JobRecord, JobState, NewJob};
-use crate::jobs::schema;
 
 /// How often and how patiently a job is tried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,20 +82,12 @@ pub struct OutboxMessage {
     pub payload: Vec<u8>,
 }
 
-/// The jobs table and its outbox.
+/// The jobs table and its outbox, in the shared database.
 #[derive(Debug, Clone)]
 pub struct JobStore {
-    pool: AnyPool,
+    db: Db,
     policy: RetryPolicy,
-    /// The database's clock in Unix milliseconds, as an SQL expression of its dialect. Leases are set and
-    /// checked on this one clock: workers and relays on other machines may disagree about the time.
-    db_now: &'static str,
 }
-
-/// The database's clock in Unix milliseconds, in PostgreSQL.
-const POSTGRES_NOW_MS: &str = "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)";
-/// The same in SQLite (`julianday('now')` has millisecond resolution).
-const SQLITE_NOW_MS: &str = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
 
 /// Current time in Unix milliseconds.
 pub(crate) fn now_ms() -> i64 {
@@ -109,7 +100,7 @@ fn millis(duration: Duration) -> i64 {
 }
 
 fn db_error(operation: &'static str) -> impl FnOnce(sqlx::Error) -> PipelineError {
-    move |source| PipelineError::Database { operation, source }
+    move |source| PipelineError::Database(query_error(operation)(source))
 }
 
 const JOB_COLUMNS: &str = "id, tenant_id, state, attempt, max_attempts, lease_owner, lease_until, progress, \
@@ -117,34 +108,20 @@ const JOB_COLUMNS: &str = "id, tenant_id, state, attempt, max_attempts, lease_ow
      updated_at";
 
 impl JobStore {
-    /// Connects to `url` (`sqlite:///path/jobs.db?mode=rwc` or `postgres://…`) and creates the tables that are
-    /// missing.
+    /// The store on `db`, whose migrations made the tables.
+    pub fn new(db: Db, policy: RetryPolicy) -> Self {
+        Self { db, policy }
+    }
+
+    /// Connects to `url` (`sqlite:///path/lms.db?mode=rwc` or `postgres://…`), applying the migrations that
+    /// are missing: for tools and tests that need the job store alone.
     pub async fn connect(url: &str, policy: RetryPolicy) -> Result<Self, PipelineError> {
-        sqlx::any::install_default_drivers();
-        let sqlite = url.starts_with("sqlite:");
-        let pool = AnyPoolOptions::new()
-            // SQLite takes one writer at a time; a small pool avoids "database is locked" storms.
-            .max_connections(if sqlite { 4 } else { 10 })
-            .acquire_timeout(Duration::from_secs(10))
-            .after_connect(move |connection, _| {
-                Box::pin(async move {
-                    if sqlite {
-                        // Readers never wait for the writer, and writers wait for each other instead of failing.
-                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *connection).await?;
-                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *connection).await?;
-                    }
-                    Ok(())
-                })
-            })
-            .connect(url)
-            .await
-            .map_err(db_error("connect"))?;
-        let db_now = if sqlite { SQLITE_NOW_MS } else { POSTGRES_NOW_MS };
-        let store = Self { pool, policy, db_now };
-        for statement in schema::STATEMENTS {
-            sqlx::query(statement).execute(&store.pool).await.map_err(db_error("migrate"))?;
-        }
-        Ok(store)
+        Ok(Self::new(Db::connect(url).await?, policy))
+    }
+
+    /// The database the store lives in.
+    pub fn db(&self) -> &Db {
+        &self.db
     }
 
     /// The retry policy in force.
@@ -154,15 +131,26 @@ impl JobStore {
 
     /// Checks the database answers, for readiness probes.
     pub async fn ping(&self) -> Result<(), PipelineError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(db_error("ping"))?;
-        Ok(())
+        Ok(self.db.ping().await?)
+    }
+
+    async fn system(&self) -> Result<Tx, PipelineError> {
+        Ok(self.db.begin(Scope::System).await?)
     }
 
     /// Creates a queued job and its first message, in one transaction.
     pub async fn create(&self, job: &NewJob) -> Result<JobRecord, PipelineError> {
+        let mut transaction = self.db.begin(Scope::Tenant(&job.tenant_id)).await?;
+        let record = self.create_in(&mut transaction, job).await?;
+        transaction.commit().await.map_err(db_error("commit"))?;
+        Ok(record)
+    }
+
+    /// Creates a queued job and its first message in `transaction`, which the caller commits with its own
+    /// rows (a media object that points at the job, say). The transaction must be scoped to the job's tenant.
+    pub async fn create_in(&self, transaction: &mut Tx, job: &NewJob) -> Result<JobRecord, PipelineError> {
         let now = now_ms();
         let subtitles = serde_json::to_string(&job.subtitles).unwrap_or_else(|_| "[]".into());
-        let mut transaction = self.pool.begin().await.map_err(db_error("begin"))?;
         sqlx::query(
             "INSERT INTO jobs (id, tenant_id, state, attempt, max_attempts, requeues, progress, source_key, \
              source_name, subtitles, created_at, updated_at) VALUES ($1, $2, 'queued', 0, $3, 0, 0, $4, $5, $6, $7, $7)",
@@ -174,7 +162,7 @@ impl JobStore {
         .bind(&job.source_name)
         .bind(subtitles)
         .bind(now)
-        .execute(&mut *transaction)
+        .execute(&mut **transaction)
         .await
         .map_err(db_error("insert job"))?;
         let message = TranscodeJob {
@@ -185,49 +173,55 @@ impl JobStore {
             source: job.source_key.clone(),
             subtitles: job.subtitles.clone(),
         };
-        insert_outbox(&mut transaction, &message, now).await?;
-        transaction.commit().await.map_err(db_error("commit"))?;
-        self.find(&job.id).await?.ok_or_else(|| PipelineError::InvalidJob { reason: "created job vanished".into() })
+        insert_outbox(transaction, &message, now).await?;
+        record_in(transaction, &job.id).await
     }
 
     /// A job of `tenant`, or `None` when it does not exist or belongs to another tenant.
     pub async fn get(&self, tenant: &str, id: &str) -> Result<Option<JobRecord>, PipelineError> {
-        let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND tenant_id = $2"))
-            .bind(id)
-            .bind(tenant)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(db_error("select job"))?;
-        row.as_ref().map(record_from_row).transpose()
+        let mut transaction = self.db.begin(Scope::Tenant(tenant)).await?;
+        let row =
+            sqlx::query_as::<_, JobRow>(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND tenant_id = $2"))
+                .bind(id)
+                .bind(tenant)
+                .fetch_optional(&mut *transaction)
+                .await
+                .map_err(db_error("select job"))?;
+        transaction.commit().await.map_err(db_error("commit"))?;
+        row.map(JobRecord::try_from).transpose()
     }
 
     /// A job, whatever its tenant: for workers, which act for every tenant.
     pub async fn find(&self, id: &str) -> Result<Option<JobRecord>, PipelineError> {
-        let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
+        let mut transaction = self.system().await?;
+        let row = sqlx::query_as::<_, JobRow>(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *transaction)
             .await
             .map_err(db_error("select job"))?;
-        row.as_ref().map(record_from_row).transpose()
+        transaction.commit().await.map_err(db_error("commit"))?;
+        row.map(JobRecord::try_from).transpose()
     }
 
     /// Starts the attempt `message` announces, for `worker`, with a lease of `lease`.
     pub async fn claim(&self, message: &TranscodeJob, worker: &str, lease: Duration) -> Result<Claim, PipelineError> {
         let now = now_ms();
+        let mut transaction = self.system().await?;
         let claimed = sqlx::query(&format!(
             "UPDATE jobs SET state = 'running', attempt = attempt + 1, lease_owner = $1, lease_until = {} + $2, \
              progress = 0, updated_at = $3 WHERE id = $4 AND state = 'queued' AND attempt + 1 = $5",
-            self.db_now
+            self.db.dialect().now_ms_sql()
         ))
         .bind(worker)
         .bind(millis(lease))
         .bind(now)
         .bind(&message.job_id)
         .bind(i64::from(message.attempt))
-        .execute(&self.pool)
+        .execute(&mut *transaction)
         .await
         .map_err(db_error("claim job"))?;
-        let record = self.find(&message.job_id).await?;
+        let record = find_in(&mut transaction, &message.job_id).await?;
+        transaction.commit().await.map_err(db_error("commit"))?;
         match record {
             Some(record) if claimed.rows_affected() == 1 => Ok(Claim::Granted(Box::new(record))),
             Some(record) => Ok(Claim::Stale {
@@ -254,10 +248,11 @@ impl JobStore {
         progress: f64,
     ) -> Result<bool, PipelineError> {
         let now = now_ms();
+        let mut transaction = self.system().await?;
         let renewed = sqlx::query(&format!(
             "UPDATE jobs SET lease_until = {} + $1, progress = $2, updated_at = $3 \
              WHERE id = $4 AND attempt = $5 AND lease_owner = $6 AND state = 'running'",
-            self.db_now
+            self.db.dialect().now_ms_sql()
         ))
         .bind(millis(lease))
         .bind(progress.clamp(0.0, 1.0))
@@ -265,9 +260,10 @@ impl JobStore {
         .bind(id)
         .bind(i64::from(attempt))
         .bind(worker)
-        .execute(&self.pool)
+        .execute(&mut *transaction)
         .await
         .map_err(db_error("renew lease"))?;
+        transaction.commit().await.map_err(db_error("commit"))?;
         Ok(renewed.rows_affected() == 1)
     }
 
@@ -280,6 +276,7 @@ impl JobStore {
         worker: &str,
         prefix: &str,
     ) -> Result<bool, PipelineError> {
+        let mut transaction = self.system().await?;
         let published = sqlx::query(
             "UPDATE jobs SET state = 'published', ladder_prefix = $1, published_attempt = $2, progress = 1, \
              lease_owner = NULL, lease_until = NULL, error_code = NULL, error_message = NULL, updated_at = $3 \
@@ -290,9 +287,10 @@ impl JobStore {
         .bind(now_ms())
         .bind(id)
         .bind(worker)
-        .execute(&self.pool)
+        .execute(&mut *transaction)
         .await
         .map_err(db_error("publish job"))?;
+        transaction.commit().await.map_err(db_error("commit"))?;
         Ok(published.rows_affected() == 1)
     }
 
@@ -307,14 +305,14 @@ impl JobStore {
         let now = now_ms();
         // The write comes first: on SQLite, a transaction that reads before it writes fails at once when
         // another connection commits in between (busy snapshot); one that starts by writing waits its turn.
-        let mut transaction = self.pool.begin().await.map_err(db_error("begin"))?;
+        let mut transaction = self.system().await?;
         let changed = sqlx::query(
-            "UPDATE jobs SET state = CASE WHEN $1 = 1 AND attempt < max_attempts THEN 'queued' \
-             WHEN $1 = 1 THEN 'dead' ELSE 'rejected' END, \
+            "UPDATE jobs SET state = CASE WHEN $1 AND attempt < max_attempts THEN 'queued' \
+             WHEN $1 THEN 'dead' ELSE 'rejected' END, \
              lease_owner = NULL, lease_until = NULL, error_code = $2, error_message = $3, updated_at = $4 \
              WHERE id = $5 AND attempt = $6 AND lease_owner = $7 AND state = 'running'",
         )
-        .bind(i64::from(failure.retryable))
+        .bind(failure.retryable)
         .bind(&failure.code)
         .bind(&failure.message)
         .bind(now)
@@ -345,7 +343,7 @@ impl JobStore {
     pub async fn release(&self, id: &str, attempt: u32, worker: &str) -> Result<bool, PipelineError> {
         let now = now_ms();
         // Write first, for the same reason as in `fail`.
-        let mut transaction = self.pool.begin().await.map_err(db_error("begin"))?;
+        let mut transaction = self.system().await?;
         let changed = sqlx::query(
             "UPDATE jobs SET state = 'queued', max_attempts = max_attempts + 1, lease_owner = NULL, \
              lease_until = NULL, progress = 0, updated_at = $1 \
@@ -370,13 +368,15 @@ impl JobStore {
     /// Ends every attempt whose lease ran out (its worker died or lost the database) as a retryable
     /// failure. Returns the jobs it touched.
     pub async fn reap_expired_leases(&self) -> Result<Vec<(String, FailureOutcome)>, PipelineError> {
+        let mut transaction = self.system().await?;
         let rows = sqlx::query(&format!(
             "SELECT id, attempt, lease_owner FROM jobs WHERE state = 'running' AND lease_until < {} LIMIT 100",
-            self.db_now
+            self.db.dialect().now_ms_sql()
         ))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *transaction)
         .await
         .map_err(db_error("select expired leases"))?;
+        transaction.commit().await.map_err(db_error("commit"))?;
         let failure = Failure {
             code: "worker-lost".into(),
             message: "the worker's lease ran out: it stopped, or lost the database, before finishing".into(),
@@ -385,9 +385,10 @@ impl JobStore {
         let mut reaped = Vec::new();
         for row in rows {
             let id: String = row.try_get("id").map_err(db_error("read row"))?;
-            let attempt = read_u32(&row, "attempt")?;
+            let attempt: i64 = row.try_get("attempt").map_err(db_error("read row"))?;
             let owner: Option<String> = row.try_get("lease_owner").map_err(db_error("read row"))?;
-            let outcome = self.fail(&id, attempt, owner.as_deref().unwrap_or_default(), &failure).await?;
+            let outcome =
+                self.fail(&id, to_u32("attempt", attempt)?, owner.as_deref().unwrap_or_default(), &failure).await?;
             if outcome != FailureOutcome::Fenced {
                 reaped.push((id, outcome));
             }
@@ -401,18 +402,20 @@ impl JobStore {
     /// one and drops the rest.
     pub async fn requeue_stale(&self, older_than: Duration) -> Result<usize, PipelineError> {
         let now = now_ms();
-        let rows = sqlx::query(&format!(
+        let mut transaction = self.system().await?;
+        let rows = sqlx::query_as::<_, JobRow>(&format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE state = 'queued' AND updated_at <= $1 \
              AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.job_id = jobs.id) LIMIT 1000"
         ))
         .bind(now.saturating_sub(millis(older_than)))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *transaction)
         .await
         .map_err(db_error("select stale jobs"))?;
+        transaction.commit().await.map_err(db_error("commit"))?;
         let mut requeued = 0;
-        for row in &rows {
-            let record = record_from_row(row)?;
-            let mut transaction = self.pool.begin().await.map_err(db_error("begin"))?;
+        for row in rows {
+            let record = JobRecord::try_from(row)?;
+            let mut transaction = self.system().await?;
             sqlx::query("UPDATE jobs SET requeues = requeues + 1, updated_at = $1 WHERE id = $2 AND state = 'queued'")
                 .bind(now)
                 .bind(&record.id)
@@ -430,6 +433,7 @@ impl JobStore {
     /// if it is still waiting for that very attempt, is dead with that reason, and can be replayed. False when
     /// the job has moved on (a worker holds it, or another message for it is on its way).
     pub async fn bury(&self, message: &TranscodeJob) -> Result<bool, PipelineError> {
+        let mut transaction = self.system().await?;
         let buried = sqlx::query(
             "UPDATE jobs SET state = 'dead', error_code = 'dead-lettered', error_message = $1, updated_at = $2 \
              WHERE id = $3 AND state = 'queued' AND attempt + 1 = $4 \
@@ -442,21 +446,19 @@ impl JobStore {
         .bind(now_ms())
         .bind(&message.job_id)
         .bind(i64::from(message.attempt))
-        .execute(&self.pool)
+        .execute(&mut *transaction)
         .await
         .map_err(db_error("bury job"))?;
+        transaction.commit().await.map_err(db_error("commit"))?;
         Ok(buried.rows_affected() == 1)
     }
 
     /// Gives a dead or rejected job of `tenant` a fresh set of attempts. `None` when there is no such job;
     /// the record unchanged when it is not in a state to replay.
     pub async fn replay(&self, tenant: &str, id: &str) -> Result<Option<JobRecord>, PipelineError> {
-        let Some(record) = self.get(tenant, id).await? else { return Ok(None) };
-        if !matches!(record.state, JobState::Dead | JobState::Rejected) {
-            return Ok(Some(record));
-        }
         let now = now_ms();
-        let mut transaction = self.pool.begin().await.map_err(db_error("begin"))?;
+        // Write first, for the same reason as in `fail`.
+        let mut transaction = self.db.begin(Scope::Tenant(tenant)).await?;
         let changed = sqlx::query(
             "UPDATE jobs SET state = 'queued', max_attempts = attempt + $1, progress = 0, updated_at = $2 \
              WHERE id = $3 AND tenant_id = $4 AND state IN ('dead', 'rejected')",
@@ -468,23 +470,26 @@ impl JobStore {
         .execute(&mut *transaction)
         .await
         .map_err(db_error("replay job"))?;
-        if changed.rows_affected() == 1 {
-            insert_outbox(&mut transaction, &next_message(&record), now).await?;
+        let record = find_in(&mut transaction, id).await?.filter(|record| record.tenant_id == tenant);
+        if let (1, Some(record)) = (changed.rows_affected(), &record) {
+            insert_outbox(&mut transaction, &next_message(record), now).await?;
         }
         transaction.commit().await.map_err(db_error("commit"))?;
-        self.get(tenant, id).await
+        Ok(record)
     }
 
     /// Outbox messages due now, oldest first.
     pub async fn due_outbox(&self, limit: u32) -> Result<Vec<OutboxMessage>, PipelineError> {
+        let mut transaction = self.system().await?;
         let rows = sqlx::query(
             "SELECT id, job_id, payload FROM outbox WHERE available_at <= $1 ORDER BY available_at, created_at LIMIT $2",
         )
         .bind(now_ms())
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *transaction)
         .await
         .map_err(db_error("select outbox"))?;
+        transaction.commit().await.map_err(db_error("commit"))?;
         rows.iter()
             .map(|row| {
                 let payload: String = row.try_get("payload").map_err(db_error("read row"))?;
@@ -499,20 +504,24 @@ impl JobStore {
 
     /// Removes an outbox row once its message is confirmed.
     pub async fn delete_outbox(&self, id: &str) -> Result<(), PipelineError> {
+        let mut transaction = self.system().await?;
         sqlx::query("DELETE FROM outbox WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *transaction)
             .await
             .map_err(db_error("delete outbox"))?;
+        transaction.commit().await.map_err(db_error("commit"))?;
         Ok(())
     }
 
     /// How many jobs are in each state, every state listed.
     pub async fn count_by_state(&self) -> Result<Vec<(JobState, u64)>, PipelineError> {
+        let mut transaction = self.system().await?;
         let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *transaction)
             .await
             .map_err(db_error("count jobs"))?;
+        transaction.commit().await.map_err(db_error("commit"))?;
         let mut counts: Vec<(JobState, u64)> = JobState::ALL.iter().map(|state| (*state, 0)).collect();
         for row in rows {
             let state: String = row.try_get("state").map_err(db_error("read row"))?;
@@ -526,11 +535,13 @@ impl JobStore {
 
     /// Messages waiting in the outbox (due or not).
     pub async fn outbox_len(&self) -> Result<u64, PipelineError> {
+        let mut transaction = self.system().await?;
         let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM outbox")
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *transaction)
             .await
             .and_then(|row| row.try_get("n"))
             .map_err(db_error("count outbox"))?;
+        transaction.commit().await.map_err(db_error("commit"))?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 }
@@ -547,69 +558,92 @@ fn next_message(record: &JobRecord) -> TranscodeJob {
     }
 }
 
-/// The job `id` as `transaction` sees it (after its own writes).
-async fn record_in(transaction: &mut sqlx::Transaction<'_, sqlx::Any>, id: &str) -> Result<JobRecord, PipelineError> {
-    let row = sqlx::query(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
+/// The job `id` as `transaction` sees it (after its own writes), if it sees it.
+async fn find_in(transaction: &mut Tx, id: &str) -> Result<Option<JobRecord>, PipelineError> {
+    let row = sqlx::query_as::<_, JobRow>(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
         .bind(id)
-        .fetch_one(&mut **transaction)
+        .fetch_optional(&mut **transaction)
         .await
         .map_err(db_error("select job"))?;
-    record_from_row(&row)
+    row.map(JobRecord::try_from).transpose()
 }
 
-async fn insert_outbox(
-    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
-    message: &TranscodeJob,
-    available_at: i64,
-) -> Result<(), PipelineError> {
+/// The job `id` as `transaction` sees it, which must exist.
+async fn record_in(transaction: &mut Tx, id: &str) -> Result<JobRecord, PipelineError> {
+    find_in(transaction, id)
+        .await?
+        .ok_or_else(|| PipelineError::InvalidJob { reason: format!("job {id} vanished inside its transaction") })
+}
+
+async fn insert_outbox(transaction: &mut Tx, message: &TranscodeJob, available_at: i64) -> Result<(), PipelineError> {
     let payload = String::from_utf8(message.to_json()).unwrap_or_default();
-    sqlx::query("INSERT INTO outbox (id, job_id, payload, available_at, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(&message.job_id)
-        .bind(payload)
-        .bind(available_at)
-        .bind(now_ms())
-        .execute(&mut **transaction)
-        .await
-        .map_err(db_error("insert outbox"))?;
+    sqlx::query(
+        "INSERT INTO outbox (id, tenant_id, job_id, payload, available_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(&message.tenant_id)
+    .bind(&message.job_id)
+    .bind(payload)
+    .bind(available_at)
+    .bind(now_ms())
+    .execute(&mut **transaction)
+    .await
+    .map_err(db_error("insert outbox"))?;
     Ok(())
 }
 
-fn read_u32(row: &AnyRow, column: &'static str) -> Result<u32, PipelineError> {
-    let value: i64 = row.try_get(column).map_err(db_error("read row"))?;
+fn to_u32(column: &'static str, value: i64) -> Result<u32, PipelineError> {
     u32::try_from(value).map_err(|_| PipelineError::InvalidJob { reason: format!("{column} {value} out of range") })
 }
 
-fn record_from_row(row: &AnyRow) -> Result<JobRecord, PipelineError> {
-    let get_text = |column: &'static str| -> Result<String, PipelineError> {
-        row.try_get::<String, _>(column).map_err(db_error("read row"))
-    };
-    let get_optional_text = |column: &'static str| -> Result<Option<String>, PipelineError> {
-        row.try_get::<Option<String>, _>(column).map_err(db_error("read row"))
-    };
-    let state_text = get_text("state")?;
-    let state = JobState::parse(&state_text)
-        .ok_or_else(|| PipelineError::InvalidJob { reason: format!("unknown job state {state_text:?}") })?;
-    let subtitles: Vec<SubtitleRef> = serde_json::from_str(&get_text("subtitles")?)
-        .map_err(|error| PipelineError::InvalidJob { reason: format!("stored subtitles: {error}") })?;
-    let published_attempt: Option<i64> = row.try_get("published_attempt").map_err(db_error("read row"))?;
-    Ok(JobRecord {
-        id: get_text("id")?,
-        tenant_id: get_text("tenant_id")?,
-        state,
-        attempt: read_u32(row, "attempt")?,
-        max_attempts: read_u32(row, "max_attempts")?,
-        lease_owner: get_optional_text("lease_owner")?,
-        lease_until_ms: row.try_get("lease_until").map_err(db_error("read row"))?,
-        progress: row.try_get("progress").map_err(db_error("read row"))?,
-        source_key: get_text("source_key")?,
-        source_name: get_text("source_name")?,
-        subtitles,
-        ladder_prefix: get_optional_text("ladder_prefix")?,
-        published_attempt: published_attempt.and_then(|attempt| u32::try_from(attempt).ok()),
-        error_code: get_optional_text("error_code")?,
-        error_message: get_optional_text("error_message")?,
-        created_at_ms: row.try_get("created_at").map_err(db_error("read row"))?,
-        updated_at_ms: row.try_get("updated_at").map_err(db_error("read row"))?,
-    })
+/// A `jobs` row as the database returns it; [`JobRecord`] is what the rest of the code sees.
+#[derive(sqlx::FromRow)]
+struct JobRow {
+    id: String,
+    tenant_id: String,
+    state: String,
+    attempt: i64,
+    max_attempts: i64,
+    lease_owner: Option<String>,
+    lease_until: Option<i64>,
+    progress: f64,
+    source_key: String,
+    source_name: String,
+    subtitles: String,
+    ladder_prefix: Option<String>,
+    published_attempt: Option<i64>,
+    error_code: Option<String>,
+    error_message: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<JobRow> for JobRecord {
+    type Error = PipelineError;
+
+    fn try_from(row: JobRow) -> Result<Self, PipelineError> {
+        let state = JobState::parse(&row.state)
+            .ok_or_else(|| PipelineError::InvalidJob { reason: format!("unknown job state {:?}", row.state) })?;
+        let subtitles: Vec<SubtitleRef> = serde_json::from_str(&row.subtitles)
+            .map_err(|error| PipelineError::InvalidJob { reason: format!("stored subtitles: {error}") })?;
+        Ok(JobRecord {
+            id: row.id,
+            tenant_id: row.tenant_id,
+            state,
+            attempt: to_u32("attempt", row.attempt)?,
+            max_attempts: to_u32("max_attempts", row.max_attempts)?,
+            lease_owner: row.lease_owner,
+            lease_until_ms: row.lease_until,
+            progress: row.progress,
+            source_key: row.source_key,
+            source_name: row.source_name,
+            subtitles,
+            ladder_prefix: row.ladder_prefix,
+            published_attempt: row.published_attempt.and_then(|attempt| u32::try_from(attempt).ok()),
+            error_code: row.error_code,
+            error_message: row.error_message,
+            created_at_ms: row.created_at,
+            updated_at_ms: row.updated_at,
+        })
+    }
 }
