@@ -1,37 +1,46 @@
-//! `lms-api` owns the LMS server's HTTP surface (axum). So far: ingestion of lectures and the jobs that turn
-//! them into ladders, with the operational endpoints.
+//! `lms-api` owns the LMS server's HTTP surface (axum): who is asking, what they may do, and the resources
+//! they reach, in Canvas's REST shape where Canvas has the resource.
 //!
-//! - `routes::uploads`: `POST /api/v1/uploads` streams a lecture (and its subtitles) to storage, checks its
-//!   type from its bytes, and creates the job with its outbox message in one transaction.
-//! - `routes::direct_uploads`: presigned S3 uploads straight from the browser, then `complete`, which checks
-//!   what arrived and creates the job.
-//! - `routes::jobs`: a job's state, attempts, progress and ladder URLs; its progress as server-sent events;
-//!   replay of a dead job.
-//! - `routes::ops`: `/metrics` (Prometheus), `/healthz`, `/readyz`.
+//! - `router`: every route, in one place.
+//! - `auth`: the [`Principal`] of a request, from its bearer token; `policy`: what a principal may do, as
+//!   one function over one table.
+//! - `accounts`: accounts (tenants), users, passwords and access tokens: model and store.
+//! - `canvas`: Canvas's conventions for every route: Rack-bracket parameters, `Link` pagination.
+//! - `views`: the JSON sent back, apart from the handlers; `error`: the one error type and its JSON body.
+//! - `routes`: the handlers, one module per resource: accounts, users and tokens, uploads (multipart and
+//!   presigned), jobs (state, server-sent events, replay), and `ops` (`/metrics` behind a token,
+//!   `/healthz`, `/readyz`).
 //! - `media`: the ladders themselves, when storage is a local folder (with S3, a CDN serves them).
 //!
-//! Every route acts for one tenant, named by the `X-Tenant-Id` header, and every query carries it.
-//! Requests carry an `X-Request-Id` (made when missing) that every log line of the request names.
+//! The tenant of every request comes from its token; every query names it, and on PostgreSQL every
+//! transaction is scoped to it for row-level security (`lms-db`). Requests carry an `X-Request-Id` (made
+//! when missing) that every log line of the request names.
 
 #![deny(missing_docs)]
 
+pub mod accounts;
+pub mod auth;
+pub mod canvas;
 mod error;
 mod media;
+pub mod policy;
+mod router;
 mod routes;
-mod tenant;
+pub mod views;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderName, Request};
+use axum::extract::FromRef;
+use lms_db::Db;
 use lms_pipeline::metrics::Metrics;
 use lms_pipeline::storage::Storage;
 use lms_pipeline::{JobStore, Queue};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 
+pub use auth::Principal;
 pub use error::ApiError;
+pub use router::router;
 pub use routes::ops::{Ops, router as operations_router};
 
 /// How the API behaves.
@@ -46,11 +55,16 @@ pub struct ApiConfig {
     pub public_base_url: String,
     /// With local storage, the folder `/media` serves.
     pub media_root: Option<PathBuf>,
+    /// The bearer token `/metrics` asks for on the public listener; without one, `/metrics` is not served
+    /// there (serve it on an operations listener instead).
+    pub ops_token: Option<String>,
 }
 
 /// What every handler shares.
 #[derive(Debug, Clone)]
 pub struct AppState {
+    /// The database LMS rows live in (the job store shares it).
+    pub db: Db,
     /// The job store.
     pub store: JobStore,
     /// Object storage for sources and ladders.
@@ -63,25 +77,10 @@ pub struct AppState {
     pub config: ApiConfig,
 }
 
-/// The whole HTTP application.
-pub fn router(state: AppState) -> Router {
-    let request_id = HeaderName::from_static("x-request-id");
-    let ops = Ops { store: state.store.clone(), queue: state.queue.clone(), metrics: state.metrics.clone() };
-    let mut app = Router::new()
-        .merge(routes::uploads::routes(&state.config))
-        .merge(routes::direct_uploads::routes())
-        .merge(routes::jobs::routes());
-    if let Some(root) = &state.config.media_root {
-        app = app.merge(media::routes(root.clone()));
+impl FromRef<AppState> for Db {
+    fn from_ref(state: &AppState) -> Db {
+        state.db.clone()
     }
-    app.with_state(state)
-        .merge(routes::ops::router(ops))
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
-            tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
-        }))
-        .layer(PropagateRequestIdLayer::new(request_id.clone()))
-        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
 }
 
 /// Serves `app` on `listener` until `shutdown` fires, then lets requests in flight finish (at most `grace`).

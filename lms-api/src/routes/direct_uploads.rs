@@ -10,17 +10,17 @@
 
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::post;
-use axum::{Json, Router};
 use lms_pipeline::jobs::NewJob;
 use lms_pipeline::storage::{ObjectMeta, StorageKey};
 use serde::{Deserialize, Serialize};
 
-use crate::routes::jobs::JobView;
+use crate::auth::Principal;
+use crate::policy::{Action, authorized_tenant};
 use crate::routes::uploads::{SNIFF_BYTES, video_extension};
-use crate::tenant::Tenant;
+use crate::views::jobs::JobView;
 use crate::{ApiError, AppState};
 
 /// How long a presigned URL works: long enough to start a large upload on a slow link.
@@ -28,22 +28,16 @@ const PRESIGNED_LIFETIME: Duration = Duration::from_secs(3600);
 /// The object name of a direct upload; its container is decided from its bytes at completion.
 const UPLOAD_NAME: &str = "lecture.upload";
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/uploads/presigned", post(presign))
-        .route("/api/v1/uploads/{id}/complete", post(complete))
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PresignRequest {
+pub(crate) struct PresignRequest {
     filename: String,
     size: u64,
     content_type: String,
 }
 
 #[derive(Debug, Serialize)]
-struct PresignResponse {
+pub(crate) struct PresignResponse {
     upload_id: String,
     method: &'static str,
     url: String,
@@ -54,7 +48,7 @@ struct PresignResponse {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CompleteRequest {
+pub(crate) struct CompleteRequest {
     /// The uploader's file name, for display.
     filename: Option<String>,
 }
@@ -64,11 +58,12 @@ fn upload_key(tenant: &str, id: &str) -> Result<StorageKey, ApiError> {
     Ok(StorageKey::source(tenant, id, UPLOAD_NAME)?)
 }
 
-async fn presign(
+pub(crate) async fn presign(
     State(state): State<AppState>,
-    Tenant(tenant): Tenant,
+    principal: Principal,
     Json(request): Json<PresignRequest>,
 ) -> Result<(StatusCode, Json<PresignResponse>), ApiError> {
+    let tenant = authorized_tenant(&principal, Action::Upload)?;
     if request.size == 0 {
         return Err(ApiError::BadRequest { code: "empty-upload", message: "`size` is 0".into() });
     }
@@ -97,12 +92,13 @@ async fn presign(
     ))
 }
 
-async fn complete(
+pub(crate) async fn complete(
     State(state): State<AppState>,
-    Tenant(tenant): Tenant,
+    principal: Principal,
     Path(id): Path<String>,
     body: Option<Json<CompleteRequest>>,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
+    let tenant = authorized_tenant(&principal, Action::Upload)?;
     let request = body.map(|Json(request)| request).unwrap_or_default();
     let key = upload_key(&tenant, &id)?;
     if let Some(existing) = state.store.get(&tenant, &id).await? {

@@ -1,7 +1,10 @@
-//! The API's routes, one module per resource.
+//! The API's handlers, one module per resource. Thin: they read the request, ask `policy`, call a store and
+//! answer with a view. `router` says which path reaches which handler.
 
+pub(crate) mod accounts;
 pub(crate) mod direct_uploads;
-mod header_limit;
+pub(crate) mod header_limit;
 pub(crate) mod jobs;
 pub mod ops;
 pub(crate) mod uploads;
+pub(crate) mod users;

@@ -1,8 +1,12 @@
 //! Operations: `/metrics`, `/healthz` (the process answers) and `/readyz` (its database and queue do).
+//!
+//! `/metrics` tells a stranger how busy the service is and what fails, so on a listener the public reaches
+//! it asks for the operators' bearer token ([`Ops::token`]), and is not served at all when none is set. An
+//! operations listener of its own (a worker's `--listen`, `serve --ops-listen`) serves it without one.
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use lms_pipeline::metrics::StateLabel;
@@ -19,9 +23,11 @@ pub struct Ops {
     pub queue: Queue,
     /// This process's counters.
     pub metrics: Metrics,
+    /// The bearer token `/metrics` requires; `None` on an operations listener.
+    pub token: Option<String>,
 }
 
-/// `/metrics`, `/healthz` and `/readyz` for `ops`.
+/// `/metrics`, `/healthz` and `/readyz` for `ops`, on a listener of operators' own.
 pub fn router(ops: Ops) -> Router {
     Router::new()
         .route("/metrics", get(metrics))
@@ -30,7 +36,33 @@ pub fn router(ops: Ops) -> Router {
         .with_state(ops)
 }
 
-async fn metrics(State(state): State<Ops>) -> impl IntoResponse {
+/// The same on the public listener: `/metrics` only when a token guards it.
+pub(crate) fn public_router(ops: Ops) -> Router {
+    let router = Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz));
+    let router = if ops.token.is_some() { router.route("/metrics", get(metrics)) } else { router };
+    router.with_state(ops)
+}
+
+async fn metrics(State(state): State<Ops>, headers: HeaderMap) -> Response {
+    if let Some(token) = &state.token {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim);
+        // Compared in constant time: the token is a password.
+        let matches = presented.is_some_and(|presented| {
+            presented.len() == token.len()
+                && presented.bytes().zip(token.bytes()).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
+        });
+        if !matches {
+            return StatusCode::NOT_FOUND.into_response();
+        }
+    }
+    render_metrics(&state).await.into_response()
+}
+
+async fn render_metrics(state: &Ops) -> impl IntoResponse + use<> {
     // System-wide gauges are read at scrape time; a failing source leaves its last value.
     if let Ok(counts) = state.store.count_by_state().await {
         for (job_state, count) in counts {

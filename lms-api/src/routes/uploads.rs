@@ -8,12 +8,11 @@
 
 use std::path::{Path, PathBuf};
 
+use axum::Json;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
+use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::StatusCode;
 use axum::http::header;
-use axum::routing::post;
-use axum::{Json, Router};
 use futures_util::StreamExt;
 use lms_packager::subtitles::language::is_language_tag;
 use lms_pipeline::job::SubtitleRef;
@@ -21,10 +20,11 @@ use lms_pipeline::jobs::NewJob;
 use lms_pipeline::storage::{ObjectMeta, StorageKey};
 use tokio::io::AsyncWriteExt;
 
+use crate::auth::Principal;
 use crate::error::with_causes;
+use crate::policy::{Action, authorized_tenant};
 use crate::routes::header_limit;
-use crate::routes::jobs::JobView;
-use crate::tenant::Tenant;
+use crate::views::jobs::JobView;
 use crate::{ApiConfig, ApiError, AppState};
 
 /// Subtitle files are small; anything larger is not a subtitle file.
@@ -34,10 +34,9 @@ const MAX_SUBTITLES: usize = 32;
 /// Bytes kept from the start of a part to decide its type.
 pub(crate) const SNIFF_BYTES: usize = 8192;
 
-pub(crate) fn routes(config: &ApiConfig) -> Router<AppState> {
-    // The multipart framing adds a little to the file itself.
-    let body_limit = usize::try_from(config.max_upload_bytes.saturating_add(1024 * 1024)).unwrap_or(usize::MAX);
-    Router::new().route("/api/v1/uploads", post(upload).layer(DefaultBodyLimit::max(body_limit)))
+/// The body limit of an upload: the largest file, plus the multipart framing around it.
+pub(crate) fn body_limit(config: &ApiConfig) -> usize {
+    usize::try_from(config.max_upload_bytes.saturating_add(1024 * 1024)).unwrap_or(usize::MAX)
 }
 
 /// A spool file, removed when dropped.
@@ -119,11 +118,12 @@ fn subtitle_extension(language: &str, head: &[u8]) -> Result<&'static str, ApiEr
     Err(ApiError::UnsupportedType { message: format!("subtitle.{language} is neither WebVTT nor SRT") })
 }
 
-async fn upload(
+pub(crate) async fn upload(
     State(state): State<AppState>,
-    Tenant(tenant): Tenant,
+    principal: Principal,
     request: Request,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
+    let tenant = authorized_tenant(&principal, Action::Upload)?;
     let multipart = guarded_multipart(request, &state).await?;
     let job_id = uuid::Uuid::new_v4().to_string();
     let mut stored = Vec::new();

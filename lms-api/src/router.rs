@@ -1,0 +1,53 @@
+//! Every route of the API, in one place: which path and method reach which handler, with the layers every
+//! request goes through (request ids, tracing).
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::routing::{get, post};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::routes::{accounts, direct_uploads, jobs, ops, uploads, users};
+use crate::{AppState, media};
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let ops = ops::Ops {
+        store: state.store.clone(),
+        queue: state.queue.clone(),
+        metrics: state.metrics.clone(),
+        token: state.config.ops_token.clone(),
+    };
+    let api = Router::new()
+        // Accounts, users and tokens (Canvas's paths).
+        .route("/api/v1/accounts", get(accounts::list))
+        .route("/api/v1/accounts/{id}", get(accounts::show))
+        .route("/api/v1/accounts/{id}/users", get(accounts::users).post(accounts::create_user))
+        .route("/api/v1/users/{id}", get(users::show))
+        .route("/api/v1/users/{id}/tokens", get(users::tokens).post(users::create_token))
+        .route("/api/v1/users/{id}/tokens/{token_id}", get(users::show_token).delete(users::delete_token))
+        // Lectures in, jobs out.
+        .route(
+            "/api/v1/uploads",
+            post(uploads::upload).layer(DefaultBodyLimit::max(uploads::body_limit(&state.config))),
+        )
+        .route("/api/v1/uploads/presigned", post(direct_uploads::presign))
+        .route("/api/v1/uploads/{id}/complete", post(direct_uploads::complete))
+        .route("/api/v1/jobs/{id}", get(jobs::show))
+        .route("/api/v1/jobs/{id}/events", get(jobs::events))
+        .route("/api/v1/jobs/{id}/replay", post(jobs::replay));
+    let api = match &state.config.media_root {
+        Some(root) => api.merge(media::routes(root.clone())),
+        None => api,
+    };
+    api.with_state(state)
+        .merge(ops::public_router(ops))
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path())
+        }))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
