@@ -39,6 +39,14 @@ enum Command {
     Serve(Box<commands::serve::ServeArgs>),
     /// Consume transcode jobs from the queue and publish their ladders.
     Worker(Box<commands::worker::WorkerArgs>),
+    /// Create accounts (schools) and their first admins.
+    #[command(subcommand)]
+    Accounts(commands::accounts::AccountsCommand),
+    /// Make access tokens for users.
+    #[command(subcommand)]
+    Tokens(commands::tokens::TokensCommand),
+    /// Apply the database migrations that are missing.
+    Migrate(commands::migrate::MigrateArgs),
 }
 
 /// What a subcommand concluded, when it did its work.
@@ -60,6 +68,9 @@ fn main() -> ExitCode {
         Command::Batch(args) => commands::batch::run(args),
         Command::Serve(args) => commands::serve::run(*args),
         Command::Worker(args) => commands::worker::run(*args),
+        Command::Accounts(command) => commands::accounts::run(command),
+        Command::Tokens(command) => commands::tokens::run(command),
+        Command::Migrate(args) => commands::migrate::run(args),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

@@ -22,15 +22,42 @@ use tokio_util::sync::CancellationToken;
 
 use crate::isolated::{ChildResult, run_isolated};
 
-/// Flags common to `serve` and `worker`.
+/// Where the database is: flags common to `serve`, `worker` and the operators' commands.
 #[derive(Debug, Clone, clap::Args)]
-pub struct FleetArgs {
+pub struct DatabaseArgs {
     /// Folder for the embedded database, storage and scratch space.
     #[arg(long, env = "LMS_MEDIA_DATA", default_value = "lms-media-data")]
     pub data_dir: PathBuf,
-    /// PostgreSQL (`postgres://…`) or SQLite (`sqlite://…`) for jobs; SQLite in the data folder when unset.
+    /// PostgreSQL (`postgres://…`) or SQLite (`sqlite://…`) for jobs and the LMS; SQLite in the data folder
+    /// when unset.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+}
+
+impl DatabaseArgs {
+    /// The database URL: the one given, or SQLite in the data folder (created if missing).
+    pub fn url(&self) -> anyhow::Result<String> {
+        match &self.database_url {
+            Some(url) => Ok(url.clone()),
+            None => {
+                std::fs::create_dir_all(&self.data_dir)
+                    .with_context(|| format!("creating the data folder {}", self.data_dir.display()))?;
+                Ok(format!("sqlite://{}?mode=rwc", self.data_dir.join("jobs.db").display()))
+            }
+        }
+    }
+
+    /// Connects, applying the migrations that are missing.
+    pub async fn connect(&self) -> anyhow::Result<lms_db::Db> {
+        lms_db::Db::connect(&self.url()?).await.context("opening the database")
+    }
+}
+
+/// Flags common to `serve` and `worker`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FleetArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
     /// RabbitMQ (`amqp://user:pass@host:5672/%2f?heartbeat=10`); the in-process queue when unset.
     #[arg(long, env = "LMS_MEDIA_AMQP_URL", hide_env_values = true)]
     pub amqp_url: Option<String>,
@@ -72,18 +99,14 @@ fn env(name: &str) -> Option<String> {
 
 impl FleetArgs {
     pub async fn connect(&self) -> anyhow::Result<Fleet> {
-        std::fs::create_dir_all(&self.data_dir)
-            .with_context(|| format!("creating the data folder {}", self.data_dir.display()))?;
-        let database_url = match &self.database_url {
-            Some(url) => url.clone(),
-            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("jobs.db").display()),
-        };
+        std::fs::create_dir_all(self.data_dir())
+            .with_context(|| format!("creating the data folder {}", self.data_dir().display()))?;
         let policy = RetryPolicy {
             max_attempts: self.max_attempts.max(1),
             first_backoff: Duration::from_secs_f64(self.retry_backoff_seconds.max(0.0)),
             max_backoff: Duration::from_secs(600).max(Duration::from_secs_f64(self.retry_backoff_seconds.max(0.0))),
         };
-        let store = JobStore::connect(&database_url, policy).await.context("opening the job database")?;
+        let store = JobStore::new(self.database.connect().await?, policy);
         let storage_config = match &self.s3_bucket {
             Some(bucket) => StorageConfig::S3 {
                 endpoint: self.s3_endpoint.clone(),
@@ -92,7 +115,7 @@ impl FleetArgs {
                 access_key_id: env("AWS_ACCESS_KEY_ID").context("S3 storage needs AWS_ACCESS_KEY_ID")?,
                 secret_access_key: env("AWS_SECRET_ACCESS_KEY").context("S3 storage needs AWS_SECRET_ACCESS_KEY")?,
             },
-            None => StorageConfig::Local { root: self.data_dir.join("storage") },
+            None => StorageConfig::Local { root: self.data_dir().join("storage") },
         };
         let storage = storage_config.build().context("setting up storage")?;
         let queue = match &self.amqp_url {
@@ -105,12 +128,17 @@ impl FleetArgs {
         Ok(Fleet { store, storage, queue, metrics: Metrics::new() })
     }
 
+    /// The data folder.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.database.data_dir
+    }
+
     pub fn is_embedded_storage(&self) -> bool {
         self.s3_bucket.is_none()
     }
 
     pub fn worker(&self, fleet: &Fleet, concurrency: usize) -> Worker {
-        let mut settings = WorkerSettings::new(self.data_dir.join("work"));
+        let mut settings = WorkerSettings::new(self.data_dir().join("work"));
         settings.concurrency = concurrency;
         settings.lease = Duration::from_secs_f64(self.lease_seconds.max(0.3));
         settings.shutdown_grace = Duration::from_secs_f64(self.shutdown_grace_seconds.max(0.0));

@@ -26,6 +26,13 @@ pub struct ServeArgs {
     /// Where learners' players fetch ladders from (a CDN); this server's `/media` with local storage.
     #[arg(long, env = "LMS_MEDIA_PUBLIC_BASE_URL")]
     pub public_base_url: Option<String>,
+    /// The bearer token `/metrics` asks for on the public listener; without it `/metrics` is served only on
+    /// `--ops-listen`.
+    #[arg(long, env = "LMS_MEDIA_OPS_TOKEN", hide_env_values = true)]
+    pub ops_token: Option<String>,
+    /// Serve `/metrics`, `/healthz` and `/readyz` on this address too, with no token (keep it private).
+    #[arg(long, env = "LMS_MEDIA_OPS_LISTEN")]
+    pub ops_listen: Option<SocketAddr>,
     /// The largest upload accepted, in MiB.
     #[arg(long, env = "LMS_MEDIA_MAX_UPLOAD_MB", default_value_t = 4096)]
     pub max_upload_mb: u64,
@@ -50,11 +57,28 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             .to_owned();
         let config = ApiConfig {
             max_upload_bytes: args.max_upload_mb.saturating_mul(1024 * 1024),
-            spool_dir: args.fleet.data_dir.join("spool"),
+            spool_dir: args.fleet.data_dir().join("spool"),
             public_base_url,
-            media_root: embedded_storage.then(|| args.fleet.data_dir.join("storage")),
+            media_root: embedded_storage.then(|| args.fleet.data_dir().join("storage")),
+            ops_token: args.ops_token.clone().filter(|token| !token.is_empty()),
+        };
+        let operations = match args.ops_listen {
+            Some(address) => {
+                let listener =
+                    tokio::net::TcpListener::bind(address).await.with_context(|| format!("listening on {address}"))?;
+                let ops = lms_api::Ops {
+                    store: fleet.store.clone(),
+                    queue: fleet.queue.clone(),
+                    metrics: fleet.metrics.clone(),
+                    token: None,
+                };
+                let router = lms_api::operations_router(ops);
+                Some(tokio::spawn(lms_api::serve(listener, router, shutdown.clone(), Duration::from_secs(1))))
+            }
+            None => None,
         };
         let state = AppState {
+            db: fleet.store.db().clone(),
             store: fleet.store.clone(),
             storage: fleet.storage.clone(),
             queue: fleet.queue.clone(),
@@ -94,6 +118,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         lms_api::serve(listener, lms_api::router(state), shutdown.clone(), grace).await.context("serving HTTP")?;
         if let Some(worker) = worker {
             worker.await.context("worker task")?.context("worker")?;
+        }
+        if let Some(operations) = operations {
+            operations.await.context("operations listener task")?.context("operations listener")?;
         }
         relay.await.context("relay task")?;
         maintenance.await.context("maintenance task")?;

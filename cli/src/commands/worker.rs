@@ -43,6 +43,7 @@ pub fn run(args: WorkerArgs) -> anyhow::Result<Outcome> {
                     store: fleet.store.clone(),
                     queue: fleet.queue.clone(),
                     metrics: fleet.metrics.clone(),
+                    token: None,
                 };
                 let router = lms_api::operations_router(ops);
                 Some(tokio::spawn(lms_api::serve(listener, router, shutdown.clone(), Duration::from_secs(1))))
