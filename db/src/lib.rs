@@ -4,8 +4,9 @@
 //!
 //! - PostgreSQL is the reference; SQLite serves the embedded mode (`lms-media serve` with no configuration).
 //!   Both run the same query text through sqlx's `Any` driver, so each store is written once. The column
-//!   types are those both read alike: `TEXT`, `BIGINT`, `DOUBLE PRECISION` and `BOOLEAN`; times are Unix
-//!   milliseconds.
+//!   types are those both read alike: `TEXT`, `BIGINT` and `DOUBLE PRECISION`, and booleans read as
+//!   [`Flag`] (`BOOLEAN` on PostgreSQL, `INTEGER` on SQLite, which `Any` cannot read as `BOOLEAN`); times
+//!   are Unix milliseconds.
 //! - Migrations live in `migrations/postgres/` and `migrations/sqlite/`, numbered, embedded in the binary by
 //!   `sqlx::migrate!` and applied at every connect (PostgreSQL takes an advisory lock, so processes that
 //!   start together apply them once). `lms-media migrate` applies them alone.
@@ -18,6 +19,7 @@
 #![deny(missing_docs)]
 
 mod error;
+mod flag;
 pub mod ids;
 
 use std::time::Duration;
@@ -26,6 +28,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Connection, Row};
 
 pub use error::{DbError, query_error};
+pub use flag::Flag;
 pub use ids::{AccountId, TokenId, UserId};
 
 /// A transaction on either database.

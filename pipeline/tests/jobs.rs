@@ -3,14 +3,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "support/databases.rs"]
-mod databases;
-
 use std::time::Duration;
 
-use databases::TestDatabase;
 use lms_pipeline::TranscodeJob;
 use lms_pipeline::jobs::{Claim, Failure, FailureOutcome, JobState, JobStore, NewJob, RetryPolicy};
+use lms_testing::TestDatabase;
 
 fn new_job(id: &str) -> NewJob {
     NewJob {

@@ -110,9 +110,6 @@ async fn rabbitmq_publish_fails_when_the_queue_is_gone() {
     rabbit.delete_topology().await.unwrap();
 }
 
-#[path = "support/databases.rs"]
-mod databases;
-
 /// A message the broker gives up on becomes a dead job with that reason, which can be replayed.
 #[tokio::test]
 async fn dead_letters_become_dead_jobs() {
@@ -120,7 +117,7 @@ async fn dead_letters_become_dead_jobs() {
     use lms_pipeline::maintenance::bury_dead_letters;
 
     let (queue, rabbit) = rabbit(1).await;
-    let database = databases::TestDatabase::postgres().await;
+    let database = lms_testing::TestDatabase::postgres().await;
     let store = JobStore::connect(&database.url, RetryPolicy::default()).await.unwrap();
     let job = NewJob {
         id: "job-dl".into(),

@@ -14,7 +14,7 @@ CREATE TABLE users (
     short_name TEXT NOT NULL,
     login_id TEXT NOT NULL,
     password_hash TEXT,
-    account_admin BOOLEAN NOT NULL DEFAULT FALSE,
+    account_admin INTEGER NOT NULL DEFAULT 0,
     created_at BIGINT NOT NULL,
     UNIQUE (account_id, login_id)
 );

@@ -84,7 +84,7 @@ struct UserRow {
     sortable_name: String,
     short_name: String,
     login_id: String,
-    account_admin: bool,
+    account_admin: lms_db::Flag,
     created_at: i64,
 }
 
@@ -97,7 +97,7 @@ impl From<UserRow> for User {
             sortable_name: row.sortable_name,
             short_name: row.short_name,
             login_id: row.login_id,
-            account_admin: row.account_admin,
+            account_admin: row.account_admin.into(),
             created_at_ms: row.created_at,
         }
     }

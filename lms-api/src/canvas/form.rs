@@ -146,15 +146,20 @@ fn split_key(key: &str) -> Result<Vec<Segment<'_>>, FormError> {
     Ok(path)
 }
 
-/// Whether `object` already holds a value at `path` (Rack's `params_hash_has_key?`).
+/// Whether `object` already holds a value at `path` (Rack's `params_hash_has_key?`). A path that appends
+/// (`answer[]`) never counts as held, so its values gather in the same element.
 fn has_path(object: &Map<String, Value>, path: &[Segment<'_>]) -> bool {
+    if path.contains(&Segment::Append) {
+        return false;
+    }
     let mut current = object;
     for (index, segment) in path.iter().enumerate() {
         let Segment::Name(name) = segment else { return false };
         match current.get(*name) {
             None => return false,
-            Some(Value::Object(inner)) if index + 1 < path.len() => current = inner,
-            Some(_) => return index + 1 == path.len() || matches!(path[index + 1], Segment::Append),
+            Some(_) if index + 1 == path.len() => return true,
+            Some(Value::Object(inner)) => current = inner,
+            Some(_) => return false,
         }
     }
     false

@@ -1,8 +1,13 @@
-//! Fresh databases for tests: a SQLite file in a temporary folder, and a new PostgreSQL database on the
-//! server `scripts/setup` runs on loopback (`LMS_MEDIA_TEST_DATABASE_URL` overrides where). The PostgreSQL
-//! run fails, not skips, when the server is missing: scripts/test starts it.
+//! `lms-testing` holds what several crates' tests share, so that no test suite keeps its own copy: fresh
+//! databases for now. A dev-dependency only; nothing shipped links it.
+//!
+//! A SQLite database is a file in a temporary folder; a PostgreSQL database is a new database on the server
+//! `scripts/setup` runs on loopback (`LMS_MEDIA_TEST_DATABASE_URL` overrides where). The PostgreSQL side
+//! fails, not skips, when the server is missing: `scripts/test` starts it. `scripts/test` drops the
+//! databases earlier runs left (their names start with `lms_media_t_`).
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![deny(missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use sqlx::Connection;
 
@@ -13,19 +18,24 @@ pub fn postgres_admin_url() -> String {
 }
 
 /// A database that lives as long as the value.
+#[derive(Debug)]
 pub struct TestDatabase {
+    /// Its URL.
     pub url: String,
+    /// `sqlite` or `postgres`, for messages.
     pub kind: &'static str,
     _folder: Option<tempfile::TempDir>,
 }
 
 impl TestDatabase {
+    /// A new SQLite file.
     pub fn sqlite() -> Self {
         let folder = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", folder.path().join("jobs.db").display());
+        let url = format!("sqlite://{}?mode=rwc", folder.path().join("lms.db").display());
         Self { url, kind: "sqlite", _folder: Some(folder) }
     }
 
+    /// A new PostgreSQL database.
     pub async fn postgres() -> Self {
         let admin = postgres_admin_url();
         let name = format!("lms_media_t_{}", uuid::Uuid::new_v4().simple());

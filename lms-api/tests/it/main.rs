@@ -1,0 +1,11 @@
+//! The API in process: every endpoint and permission, on SQLite and PostgreSQL, through [`app::TestApp`].
+//! One test binary, modules named after the resources.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod accounts;
+mod app;
+mod auth;
+mod jobs;
+mod tenancy;
+mod tokens;
