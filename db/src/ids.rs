@@ -47,3 +47,19 @@ impl AccountId {
         self.0.to_string()
     }
 }
+integer_id!(
+    /// A course.
+    CourseId
+);
+integer_id!(
+    /// A user's enrollment in a course.
+    EnrollmentId
+);
+integer_id!(
+    /// A module of a course.
+    ModuleId
+);
+integer_id!(
+    /// An item of a module.
+    ModuleItemId
+);

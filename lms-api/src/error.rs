@@ -130,7 +130,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let message = if status.is_server_error() {
+        let message = if matches!(status, StatusCode::INTERNAL_SERVER_ERROR | StatusCode::SERVICE_UNAVAILABLE) {
             // The causes (paths, driver messages) go to the log, not to the client.
             tracing::error!(code, message = %with_causes(&self), "request failed");
             match status {

@@ -5,6 +5,7 @@
 //! - `auth`: the [`Principal`] of a request, from its bearer token; `policy`: what a principal may do, as
 //!   one function over one table.
 //! - `accounts`: accounts (tenants), users, passwords and access tokens: model and store.
+//! - `catalog`: courses, enrollments (and their CSV import): model and store.
 //! - `canvas`: Canvas's conventions for every route: Rack-bracket parameters, `Link` pagination.
 //! - `views`: the JSON sent back, apart from the handlers; `error`: the one error type and its JSON body.
 //! - `routes`: the handlers, one module per resource: accounts, users and tokens, uploads (multipart and
@@ -21,6 +22,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod canvas;
+pub mod catalog;
 mod error;
 mod media;
 pub mod policy;

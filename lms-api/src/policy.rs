@@ -6,10 +6,32 @@ use lms_db::{AccountId, UserId};
 
 use crate::ApiError;
 use crate::auth::Principal;
+use crate::catalog::courses::CourseState;
+use crate::catalog::enrollments::EnrollmentType;
+
+/// What the caller is to one course: whether it administers the course's account, and the types of its
+/// enrollments there that count now (active, inside their window).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CourseAccess {
+    /// The caller administers the course's account.
+    pub admin: bool,
+    /// The caller's current enrollment types in the course.
+    pub roles: Vec<EnrollmentType>,
+    /// The course's state.
+    pub state: CourseState,
+    /// The caller has a concluded enrollment there (it may still read the published course).
+    pub concluded_role: bool,
+}
+
+impl CourseAccess {
+    fn has(&self, kinds: &[EnrollmentType]) -> bool {
+        self.roles.iter().any(|role| kinds.contains(role))
+    }
+}
 
 /// Something a caller wants to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
+pub enum Action<'a> {
     /// Read an account's settings.
     ReadAccount(AccountId),
     /// List, create and manage the users of an account.
@@ -22,6 +44,18 @@ pub enum Action {
     Upload,
     /// Read the caller's account's jobs and replay them.
     ManageJobs,
+    /// Create a course in an account.
+    CreateCourse(AccountId),
+    /// See a course and its content.
+    ReadCourse(&'a CourseAccess),
+    /// Change a course's settings and state.
+    ManageCourse(&'a CourseAccess),
+    /// Build a course's modules, items and pages.
+    ManageContent(&'a CourseAccess),
+    /// See everyone enrolled in a course.
+    ReadRoster(&'a CourseAccess),
+    /// Enroll users in a course and change their enrollments.
+    ManageEnrollments(&'a CourseAccess),
 }
 
 /// Whether `principal` may do `action`. Every target not listed is denied.
@@ -33,8 +67,27 @@ pub fn may(principal: &Principal, action: Action) -> bool {
         Action::ReadUser(user) | Action::ManageTokensOf(user) => user == principal.user_id || admin,
         // Instructors upload; until courses give users their roles, an account's admins are its instructors.
         Action::Upload | Action::ManageJobs => admin,
+        Action::CreateCourse(account) => admin && account == principal.account_id,
+        Action::ReadCourse(course) => match course.state {
+            CourseState::Deleted => false,
+            _ if course.admin || course.has(&STAFF) => true,
+            CourseState::Unpublished => false,
+            // A concluded enrollment keeps read access, as Canvas's past enrollments do.
+            CourseState::Available | CourseState::Completed => {
+                course.has(&[EnrollmentType::Student, EnrollmentType::Observer]) || course.concluded_role
+            }
+        },
+        Action::ManageCourse(course) | Action::ManageEnrollments(course) => {
+            course.state != CourseState::Deleted && (course.admin || course.has(&[EnrollmentType::Teacher]))
+        }
+        Action::ManageContent(course) | Action::ReadRoster(course) => {
+            course.state != CourseState::Deleted && (course.admin || course.has(&STAFF))
+        }
     }
 }
+
+/// The types that run or build a course.
+const STAFF: [EnrollmentType; 3] = [EnrollmentType::Teacher, EnrollmentType::Ta, EnrollmentType::Designer];
 
 /// The caller's tenant key, when it may do `action` (one that acts on the caller's own account as a whole);
 /// refused otherwise.
@@ -55,6 +108,39 @@ mod tests {
     use lms_db::TokenId;
 
     use super::*;
+
+    fn course(admin: bool, roles: &[EnrollmentType], state: CourseState) -> CourseAccess {
+        CourseAccess { admin, roles: roles.to_vec(), state, concluded_role: false }
+    }
+
+    #[test]
+    fn course_roles() {
+        use CourseState::*;
+        use EnrollmentType::*;
+        let member = principal(2, 10, false);
+        let student = course(false, &[Student], Available);
+        assert!(may(&member, Action::ReadCourse(&student)));
+        assert!(!may(&member, Action::ManageContent(&student)));
+        assert!(!may(&member, Action::ReadRoster(&student)));
+        assert!(!may(&member, Action::ReadCourse(&course(false, &[Student], Unpublished))), "not yet published");
+        assert!(!may(&member, Action::ReadCourse(&course(false, &[], Available))), "a stranger");
+        assert!(!may(&member, Action::ReadCourse(&course(true, &[Teacher], Deleted))), "deleted is gone");
+        let designer = course(false, &[Designer], Unpublished);
+        assert!(may(&member, Action::ReadCourse(&designer)) && may(&member, Action::ManageContent(&designer)));
+        assert!(!may(&member, Action::ManageEnrollments(&designer)) && !may(&member, Action::ManageCourse(&designer)));
+        let teacher = course(false, &[Teacher], Unpublished);
+        assert!(may(&member, Action::ManageEnrollments(&teacher)) && may(&member, Action::ManageCourse(&teacher)));
+        let ta = course(false, &[Ta], Available);
+        assert!(may(&member, Action::ReadRoster(&ta)) && !may(&member, Action::ManageEnrollments(&ta)));
+        let admin = course(true, &[], Unpublished);
+        assert!(may(&member, Action::ManageCourse(&admin)) && may(&member, Action::ManageEnrollments(&admin)));
+        let mut concluded = course(false, &[], Completed);
+        assert!(!may(&member, Action::ReadCourse(&concluded)));
+        concluded.concluded_role = true;
+        assert!(may(&member, Action::ReadCourse(&concluded)));
+        assert!(may(&principal(1, 10, true), Action::CreateCourse(AccountId(10))));
+        assert!(!may(&member, Action::CreateCourse(AccountId(10))));
+    }
 
     fn principal(user: i64, account: i64, admin: bool) -> Principal {
         Principal { user_id: UserId(user), account_id: AccountId(account), account_admin: admin, token_id: TokenId(1) }

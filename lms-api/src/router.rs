@@ -4,12 +4,15 @@
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::routes::{accounts, direct_uploads, jobs, ops, uploads, users};
+use crate::routes::{accounts, courses, direct_uploads, enrollments, jobs, ops, uploads, users};
 use crate::{AppState, media};
+
+/// The largest CSV enrollment file (100,000 rows of about 80 bytes, with room to spare).
+const IMPORT_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
@@ -25,7 +28,22 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/accounts", get(accounts::list))
         .route("/api/v1/accounts/{id}", get(accounts::show))
         .route("/api/v1/accounts/{id}/users", get(accounts::users).post(accounts::create_user))
+        .route("/api/v1/accounts/{id}/courses", get(courses::list_in_account).post(courses::create))
+        .route(
+            "/api/v1/accounts/{id}/enrollments/import",
+            post(enrollments::import).layer(DefaultBodyLimit::max(IMPORT_BODY_LIMIT)),
+        )
         .route("/api/v1/users/{id}", get(users::show))
+        .route("/api/v1/users/{id}/courses", get(courses::list_of_user))
+        .route("/api/v1/users/{id}/enrollments", get(enrollments::list_of_user))
+        // Courses and who takes part in them.
+        .route("/api/v1/courses", get(courses::list_mine))
+        .route("/api/v1/courses/{id}", get(courses::show).put(courses::update))
+        .route("/api/v1/courses/{id}/enrollments", get(enrollments::list_in_course).post(enrollments::create))
+        .route("/api/v1/courses/{id}/enrollments/{enrollment_id}", delete(enrollments::end))
+        .route("/api/v1/courses/{id}/enrollments/{enrollment_id}/accept", post(enrollments::accept))
+        .route("/api/v1/courses/{id}/search_users", get(enrollments::search_users))
+        .route("/api/v1/courses/{id}/users/{user_id}", get(enrollments::course_user))
         .route("/api/v1/users/{id}/tokens", get(users::tokens).post(users::create_token))
         .route("/api/v1/users/{id}/tokens/{token_id}", get(users::show_token).delete(users::delete_token))
         // Lectures in, jobs out.

@@ -61,6 +61,8 @@ struct Process {
     child: Child,
     address: Option<String>,
     log: PathBuf,
+    /// For `serve`: the test account's admin token and account id.
+    account: Option<(String, i64)>,
 }
 
 impl Process {
@@ -93,7 +95,17 @@ impl Process {
             );
             address = found;
         }
-        Process { child, address, log }
+        Process { child, address, log, account: None }
+    }
+
+    /// The test account's admin token.
+    fn token(&self) -> &str {
+        &self.account.as_ref().unwrap().0
+    }
+
+    /// The test account's tenant key: its id, which names its storage folders.
+    fn tenant(&self) -> String {
+        self.account.as_ref().unwrap().1.to_string()
     }
 
     fn url(&self, path: &str) -> String {
@@ -116,10 +128,47 @@ impl Drop for Process {
     }
 }
 
+/// The operators' token the tests' servers ask for on `/metrics`.
+const OPS_TOKEN: &str = "test-ops-token";
+
 fn serve(data: &Path, env: &[(String, String)], extra: &[&str]) -> Process {
-    let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+    let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--ops-token", OPS_TOKEN];
     args.extend_from_slice(extra);
-    Process::start(&args, data, env, "serve")
+    let mut process = Process::start(&args, data, env, "serve");
+    process.account = Some(account(data, env, "admin@school.example"));
+    process
+}
+
+/// The token and id of the account whose admin signs in as `admin`, made with `lms-media accounts create`
+/// against the server's database the first time, remembered in the data folder after that (a restarted
+/// server keeps its accounts).
+fn account(data: &Path, env: &[(String, String)], admin: &str) -> (String, i64) {
+    let remembered = data.join(format!("account-{admin}.json"));
+    let text = match std::fs::read_to_string(&remembered) {
+        Ok(text) => text,
+        Err(_) => {
+            let output = lms_media()
+                .args(["accounts", "create", "--name", "Test School", "--admin-email", admin, "--data-dir"])
+                .arg(data)
+                .envs(env.iter().map(|(name, value)| (name, value)))
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "accounts create: {}", String::from_utf8_lossy(&output.stderr));
+            let text = String::from_utf8(output.stdout).unwrap();
+            std::fs::write(&remembered, &text).unwrap();
+            text
+        }
+    };
+    let created: Value = serde_json::from_str(&text).unwrap();
+    (created["token"].as_str().unwrap().to_owned(), created["account_id"].as_i64().unwrap())
+}
+
+/// `curl` with the test account's token, for the API.
+fn api(server: &Process, args: &[&str]) -> (u16, String) {
+    let authorization = format!("Authorization: Bearer {}", server.token());
+    let mut all = vec!["-H", &authorization];
+    all.extend_from_slice(args);
+    curl(&all)
 }
 
 fn curl(args: &[&str]) -> (u16, String) {
@@ -140,12 +189,12 @@ fn upload(server: &Process, video: &Path, subtitles: &[(&str, PathBuf)]) -> (u16
     }
     args.push(server.url("/api/v1/uploads"));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (status, body) = curl(&refs);
+    let (status, body) = api(server, &refs);
     (status, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
 
 fn job(server: &Process, id: &str) -> Value {
-    let (status, body) = curl(&[&server.url(&format!("/api/v1/jobs/{id}"))]);
+    let (status, body) = api(server, &[&server.url(&format!("/api/v1/jobs/{id}"))]);
     assert_eq!(status, 200, "{body}");
     serde_json::from_str(&body).unwrap()
 }
@@ -218,7 +267,7 @@ fn upload_becomes_a_published_ladder(env: &[(String, String)]) {
     assert_eq!(created["subtitles"], serde_json::json!(["en"]));
     // A UI follows the job over server-sent events until it ends.
     let events = Command::new("curl")
-        .args(["-sS", "-N", "--max-time", "120", "-o"])
+        .args(["-sS", "-N", "--max-time", "120", "-H", &format!("Authorization: Bearer {}", server.token()), "-o"])
         .arg(&events_log)
         .arg(server.url(&format!("/api/v1/jobs/{id}/events")))
         .spawn()
@@ -229,7 +278,7 @@ fn upload_becomes_a_published_ladder(env: &[(String, String)]) {
     assert_eq!(done["attempts"], 1);
     let master_url = done["ladder"]["master_url"].as_str().unwrap();
     let prefix = done["ladder"]["prefix"].as_str().unwrap();
-    assert_eq!(prefix, format!("ladders/default/{id}/1"));
+    assert_eq!(prefix, format!("ladders/{}/{id}/1", server.tenant()));
 
     // The ladder is valid as stored, and served with CDN-ready headers.
     let ladder = data.path().join("storage").join(prefix);
@@ -252,7 +301,7 @@ fn upload_becomes_a_published_ladder(env: &[(String, String)]) {
     assert_eq!(segment_headers["content-type"], "video/iso.segment");
     assert_eq!(segment_headers["cache-control"], "public, max-age=31536000, immutable");
     // Sources are never served.
-    let (status, _) = curl(&[&server.url(&format!("/media/sources/default/{id}/lecture.mp4"))]);
+    let (status, _) = curl(&[&server.url(&format!("/media/sources/{}/{id}/lecture.mp4", server.tenant()))]);
     assert_eq!(status, 404);
 
     let mut events = events;
@@ -265,7 +314,10 @@ fn upload_becomes_a_published_ladder(env: &[(String, String)]) {
     assert!(stream.contains("event: job"), "{stream}");
     assert!(stream.contains("\"state\":\"published\""), "the event stream did not end with the ladder: {stream}");
 
-    let (status, metrics) = curl(&[&server.url("/metrics")]);
+    // /metrics is for operators: not served to the public, or to a user's token.
+    assert_eq!(curl(&[&server.url("/metrics")]).0, 404);
+    assert_eq!(api(&server, &[&server.url("/metrics")]).0, 404);
+    let (status, metrics) = curl(&["-H", &format!("Authorization: Bearer {OPS_TOKEN}"), &server.url("/metrics")]);
     assert_eq!(status, 200);
     assert!(metrics.contains("lms_media_jobs{state=\"published\"} 1"), "{metrics}");
     assert!(metrics.contains("lms_media_encode_seconds_count 1"), "{metrics}");
@@ -282,18 +334,18 @@ fn uploads_are_checked_and_bad_sources_end_with_their_reason() {
     std::fs::write(&fake, "Week 1 notes: not a video at all\n").unwrap();
     let (status, body) = upload(&server, &fake, &[]);
     assert_eq!(status, 415, "{body}");
-    assert_eq!(body["error"]["code"], "unsupported-type");
+    assert_eq!(body["errors"][0]["code"], "unsupported-type");
     // Over the size limit.
     let (status, body) = upload(&server, &fixture("camera-1080p30.mp4"), &[]);
     assert_eq!(status, 413, "{body}");
-    assert_eq!(body["error"]["code"], "too-large");
+    assert_eq!(body["errors"][0]["code"], "too-large");
     // A good video with a bad subtitle: refused as a whole, and nothing of it stays in storage.
     let notes = data.path().join("notes.srt");
     std::fs::write(&notes, "these are not subtitles\n").unwrap();
     let (status, body) = upload(&server, &fixture("small-360p.mp4"), &[("en", notes.clone())]);
     assert_eq!(status, 415, "{body}");
     let (status, body) = upload(&server, &fixture("small-360p.mp4"), &[("en-", notes)]);
-    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid-language")), "{body}");
+    assert_eq!((status, body["errors"][0]["code"].as_str()), (400, Some("invalid-language")), "{body}");
     let sources = data.path().join("storage/sources");
     let left: Vec<_> = walk(&sources);
     assert!(left.is_empty(), "refused uploads left files behind: {left:?}");
@@ -304,25 +356,34 @@ fn uploads_are_checked_and_bad_sources_end_with_their_reason() {
         format!("--XyZ\r\nContent-Disposition: form-data; name=\"file\"\r\nX-Pad: {}", "p".repeat(200_000)),
     )
     .unwrap();
-    let (status, body) = curl(&[
-        "-H",
-        "content-type: multipart/form-data; boundary=XyZ",
-        "--data-binary",
-        &format!("@{}", endless.display()),
-        &server.url("/api/v1/uploads"),
-    ]);
+    let (status, body) = api(
+        &server,
+        &[
+            "-H",
+            "content-type: multipart/form-data; boundary=XyZ",
+            "--data-binary",
+            &format!("@{}", endless.display()),
+            &server.url("/api/v1/uploads"),
+        ],
+    );
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("headers are longer"), "{body}");
 
-    // An unknown job, and another tenant's job, are not found.
-    assert_eq!(curl(&[&server.url("/api/v1/jobs/nope")]).0, 404);
+    // Without a token, nothing: not even an upload's bytes are read.
+    let (status, body) =
+        curl(&["-F", &format!("file=@{}", fixture("small-360p.mp4").display()), &server.url("/api/v1/uploads")]);
+    assert_eq!(status, 401, "{body}");
+    // An unknown job, and another account's job, are not found.
+    assert_eq!(api(&server, &[&server.url("/api/v1/jobs/nope")]).0, 404);
 
     // A video the probe refuses (a 16384x16384 picture): the job is rejected with the reason, never retried.
     let (status, created) = upload(&server, &fixture("huge-16384x16384.mp4"), &[]);
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap();
-    let other_tenant = curl(&["-H", "X-Tenant-Id: other-school", &server.url(&format!("/api/v1/jobs/{id}"))]);
-    assert_eq!(other_tenant.0, 404, "tenants see only their own jobs");
+    let (other_token, _) = account(data.path(), &[], "admin@other-school.example");
+    let other_tenant =
+        curl(&["-H", &format!("Authorization: Bearer {other_token}"), &server.url(&format!("/api/v1/jobs/{id}"))]);
+    assert_eq!(other_tenant.0, 404, "accounts see only their own jobs");
     let done = wait_for(&server, id, Duration::from_secs(120), is_final);
     assert_eq!(done["state"], "rejected", "{done}");
     assert_eq!(done["attempts"], 1);
@@ -351,7 +412,7 @@ fn a_job_that_crashes_the_encoder_every_time_is_dead_after_its_attempts_and_can_
 
     // Fixed (here: the fault is gone), an operator replays it.
     let server = serve(data.path(), &[], &[]);
-    let (status, replayed) = curl(&["-X", "POST", &server.url(&format!("/api/v1/jobs/{id}/replay"))]);
+    let (status, replayed) = api(&server, &["-X", "POST", &server.url(&format!("/api/v1/jobs/{id}/replay"))]);
     assert_eq!(status, 200, "{replayed}");
     let done = wait_for(&server, &id, Duration::from_secs(180), is_final);
     assert_eq!(done["state"], "published", "{done}\n{}", server.log());
@@ -444,7 +505,7 @@ fn a_worker_killed_mid_encode_is_replaced_and_exactly_one_ladder_is_published() 
     assert_eq!(done["state"], "published", "{done}\n--- worker b ---\n{}", worker_b.log());
     assert_eq!(done["attempts"], 2, "the killed attempt counts: {done}");
     // Only the finishing attempt's prefix holds a ladder, and nothing it names is missing.
-    let job_prefix = format!("ladders/default/{id}");
+    let job_prefix = format!("ladders/{}/{id}", server.tenant());
     let attempt_one = s3_listing(&env, &format!("{job_prefix}/1"));
     assert!(!attempt_one.contains(&"master.m3u8".to_owned()), "the killed attempt published a master");
     let published = s3_listing(&env, &format!("{job_prefix}/2"));
@@ -474,7 +535,7 @@ fn a_job_committed_before_the_api_died_is_published_after_restart() {
 }
 
 fn post_json(server: &Process, path: &str, body: &str) -> (u16, String) {
-    curl(&["-X", "POST", "-H", "content-type: application/json", "-d", body, &server.url(path)])
+    api(server, &["-X", "POST", "-H", "content-type: application/json", "-d", body, &server.url(path)])
 }
 
 /// Asks for a presigned upload of `file` and PUTs it there as a browser would; returns the upload id.
@@ -500,7 +561,7 @@ fn direct_upload(server: &Process, file: &Path, content_type: &str) -> String {
 }
 
 fn complete(server: &Process, id: &str) -> (u16, Value) {
-    let (status, body) = curl(&["-X", "POST", &server.url(&format!("/api/v1/uploads/{id}/complete"))]);
+    let (status, body) = api(server, &["-X", "POST", &server.url(&format!("/api/v1/uploads/{id}/complete"))]);
     (status, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
 
@@ -527,15 +588,15 @@ fn browsers_upload_straight_to_s3_and_the_api_checks_what_arrived() {
     assert_eq!(status, 415, "{refused}");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     for name in ["lecture.upload", "lecture.source"] {
-        let key = lms_pipeline::StorageKey::source("default", &id, name).unwrap();
+        let key = lms_pipeline::StorageKey::source(&server.tenant(), &id, name).unwrap();
         assert_eq!(runtime.block_on(fleet_storage(&env).head(&key)).unwrap(), None, "the refused upload was kept");
     }
-    assert_eq!(curl(&[&server.url(&format!("/api/v1/jobs/{id}"))]).0, 404);
+    assert_eq!(api(&server, &[&server.url(&format!("/api/v1/jobs/{id}"))]).0, 404);
 
     // Completing an upload that never arrived says so.
     let (status, body) = complete(&server, "0b6f2e5c-3d1a-4c8e-9f7a-2b4d6e8f0a1c");
     assert_eq!(status, 400, "{body}");
-    assert_eq!(body["error"]["code"], "nothing-uploaded");
+    assert_eq!(body["errors"][0]["code"], "nothing-uploaded");
 }
 
 #[test]

@@ -115,6 +115,24 @@ pub async fn user(tx: &mut Tx, account: AccountId, id: UserId) -> Result<Option<
     Ok(row.map(User::from))
 }
 
+/// The users of `account` with the given ids, in one query.
+pub async fn users_by_ids(tx: &mut Tx, account: AccountId, ids: &[UserId]) -> Result<Vec<User>, DbError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Ids are integers, so a literal list is safe; one statement whatever the count.
+    let list: Vec<String> = ids.iter().map(|id| id.0.to_string()).collect();
+    let rows: Vec<UserRow> = sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE account_id = $1 AND id IN ({})",
+        list.join(",")
+    ))
+    .bind(account.0)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(query_error("select users"))?;
+    Ok(rows.into_iter().map(User::from).collect())
+}
+
 /// Every user with the login `login`, in any account (system scope: for operators' commands).
 pub async fn users_by_login(tx: &mut Tx, login: &str) -> Result<Vec<User>, DbError> {
     let rows: Vec<UserRow> =

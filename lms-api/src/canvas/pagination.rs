@@ -104,7 +104,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Pagination {
 
 fn parse_positive(name: &str, value: &str) -> Result<u32, ApiError> {
     match value.trim().parse::<u32>() {
-        Ok(number) if number >= 1 && number <= 100_000 => Ok(number),
+        Ok(number) if (1..=100_000).contains(&number) => Ok(number),
         _ => Err(ApiError::BadRequest {
             code: "invalid-parameter",
             message: format!("parameter {name}: {:?} is not a page number from 1", crate::error::echo(value)),

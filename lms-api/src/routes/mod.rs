@@ -2,7 +2,9 @@
 //! answer with a view. `router` says which path reaches which handler.
 
 pub(crate) mod accounts;
+pub(crate) mod courses;
 pub(crate) mod direct_uploads;
+pub(crate) mod enrollments;
 pub(crate) mod header_limit;
 pub(crate) mod jobs;
 pub mod ops;

@@ -124,7 +124,7 @@ async fn visible_user(
     state: &AppState,
     principal: &Principal,
     id: &str,
-    action: fn(UserId) -> Action,
+    action: fn(UserId) -> Action<'static>,
 ) -> Result<User, ApiError> {
     let user_id = if id == "self" {
         principal.user_id

@@ -1,6 +1,7 @@
 //! The JSON the API sends, apart from the handlers: Canvas's shapes for the resources Canvas has (with our
 //! additions as extra fields), our own for the rest. Times are ISO 8601 in UTC, as Canvas writes them.
 
+pub mod courses;
 pub mod jobs;
 pub mod users;
 
@@ -37,6 +38,12 @@ pub fn parse_time(text: &str) -> Option<i64> {
             Date::parse(text, format_description!("[year]-[month]-[day]")).ok().map(|date| date.midnight().assume_utc())
         })?;
     i64::try_from(time.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
+/// HTML a user wrote, with everything that could run or reach out removed (scripts, event handlers,
+/// `javascript:` links, styles, frames), by ammonia's allowlist: what is shown to learners is safe.
+pub fn sanitize_html(html: &str) -> String {
+    ammonia::clean(html)
 }
 
 #[cfg(test)]

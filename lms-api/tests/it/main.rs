@@ -6,6 +6,7 @@
 mod accounts;
 mod app;
 mod auth;
+mod courses;
 mod jobs;
 mod tenancy;
 mod tokens;

@@ -43,7 +43,7 @@ fn a_worker_killed_mid_upload_leaves_no_master_and_another_publishes() {
     let id = created["id"].as_str().unwrap().to_owned();
     wait_for_log(&worker_a, "uploading the ladder", Duration::from_secs(120));
     // Killed as soon as the first files of the attempt are in the bucket, with more still to come.
-    let attempt_one = format!("ladders/default/{id}/1");
+    let attempt_one = format!("ladders/{}/{id}/1", server.tenant());
     let started = Instant::now();
     while super::s3_listing(&env, &attempt_one).is_empty() {
         assert!(started.elapsed() < Duration::from_secs(60), "nothing was uploaded:\n{}", worker_a.log());
@@ -55,7 +55,7 @@ fn a_worker_killed_mid_upload_leaves_no_master_and_another_publishes() {
     let done = wait_for(&server, &id, Duration::from_secs(180), is_final);
     assert_eq!(done["state"], "published", "{done}\n{}", worker_b.log());
     assert_eq!(done["attempts"], 2);
-    let job_prefix = format!("ladders/default/{id}");
+    let job_prefix = format!("ladders/{}/{id}", server.tenant());
     let killed = super::s3_listing(&env, &format!("{job_prefix}/1"));
     assert!(!killed.is_empty(), "the worker was killed before it uploaded anything: not mid-upload");
     assert!(!killed.contains(&"master.m3u8".to_owned()), "the killed attempt published its master: {killed:?}");
@@ -209,9 +209,9 @@ fn a_message_delivered_twice_to_two_workers_has_one_effect() {
     let message = lms_pipeline::TranscodeJob {
         kind: lms_pipeline::job::TRANSCODE_JOB_KIND.into(),
         job_id: id.clone(),
-        tenant_id: "default".into(),
+        tenant_id: server.tenant(),
         attempt: 1,
-        source: format!("sources/default/{id}/lecture.mp4"),
+        source: format!("sources/{}/{id}/lecture.mp4", server.tenant()),
         subtitles: Vec::new(),
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -240,7 +240,9 @@ fn a_message_delivered_twice_to_two_workers_has_one_effect() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(super::s3_listing(&env, &format!("ladders/default/{id}/1")).contains(&"master.m3u8".to_owned()));
-    let second_attempt = super::s3_listing(&env, &format!("ladders/default/{id}/2"));
+    assert!(
+        super::s3_listing(&env, &format!("ladders/{}/{id}/1", server.tenant())).contains(&"master.m3u8".to_owned())
+    );
+    let second_attempt = super::s3_listing(&env, &format!("ladders/{}/{id}/2", server.tenant()));
     assert!(second_attempt.is_empty(), "a second attempt ran: {second_attempt:?}");
 }

@@ -1,0 +1,39 @@
+//! The catalog: courses, enrollments, modules and their items, pages, and learners' progress.
+//!
+//! - `courses`: a course's life (unpublished → available → completed, or deleted) and its settings,
+//!   self-enrollment with a code and a seat cap.
+//! - `enrollments`: who takes part in a course and how (student, teacher, TA, designer, observer), in which
+//!   state and window; the caller's own enrollments decide what it may do in the course (`policy`).
+//! - `import`: bulk enrollment from an SIS-style CSV file, idempotent.
+
+pub mod courses;
+pub mod enrollments;
+pub mod import;
+
+use lms_db::{CourseId, Tx};
+
+use crate::ApiError;
+use crate::accounts::store::now_ms;
+use crate::auth::Principal;
+use crate::policy::CourseAccess;
+use courses::Course;
+use enrollments::EnrollmentState;
+
+/// The course `id` of the caller's account and what the caller is to it; `None` when there is no such course
+/// there (the caller's handler answers 404, as for a course it may not see).
+pub async fn course_access(
+    tx: &mut Tx,
+    principal: &Principal,
+    id: CourseId,
+) -> Result<Option<(Course, CourseAccess)>, ApiError> {
+    let Some(course) = courses::find(tx, principal.account_id, id).await? else { return Ok(None) };
+    let mine = enrollments::of_user_in_course(tx, principal.account_id, id, principal.user_id).await?;
+    let now = now_ms();
+    let access = CourseAccess {
+        admin: principal.account_admin,
+        roles: mine.iter().filter(|e| e.effective_state(now) == EnrollmentState::Active).map(|e| e.kind).collect(),
+        state: course.state,
+        concluded_role: mine.iter().any(|e| e.effective_state(now) == EnrollmentState::Completed),
+    };
+    Ok(Some((course, access)))
+}
