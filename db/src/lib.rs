@@ -149,7 +149,7 @@ impl Db {
     /// Applies the missing migrations of `url`'s database and lists every applied one.
     pub async fn migrate(url: &str) -> Result<Vec<AppliedMigration>, DbError> {
         let db = Db::connect(url).await?;
-        let mut transaction = db.begin(Scope::System).await?;
+        let mut transaction = db.read(Scope::System).await?;
         let rows = sqlx::query("SELECT version, description FROM _sqlx_migrations ORDER BY version")
             .fetch_all(&mut *transaction)
             .await
@@ -169,10 +169,28 @@ impl Db {
         self.dialect
     }
 
-    /// Starts a transaction that sees and writes only the rows `scope` allows (enforced by row-level
-    /// security on PostgreSQL; on SQLite the queries' own tenant conditions do it alone).
+    /// Starts a transaction that may write, and sees and writes only the rows `scope` allows (enforced by
+    /// row-level security on PostgreSQL; on SQLite the queries' own tenant conditions do it alone).
+    ///
+    /// On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`, waiting up to the busy timeout): a
+    /// transaction that read first and wrote later would otherwise fail at its first write whenever another
+    /// connection committed in between.
     pub async fn begin(&self, scope: Scope<'_>) -> Result<Tx, DbError> {
-        let mut transaction = self.pool.begin().await.map_err(query_error("begin"))?;
+        let transaction = match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres => self.pool.begin().await,
+        };
+        self.scoped(transaction.map_err(query_error("begin"))?, scope).await
+    }
+
+    /// Starts a transaction that only reads, scoped like [`Db::begin`]; on SQLite it does not wait for
+    /// writers.
+    pub async fn read(&self, scope: Scope<'_>) -> Result<Tx, DbError> {
+        let transaction = self.pool.begin().await.map_err(query_error("begin"))?;
+        self.scoped(transaction, scope).await
+    }
+
+    async fn scoped(&self, mut transaction: Tx, scope: Scope<'_>) -> Result<Tx, DbError> {
         if self.dialect == Dialect::Postgres {
             // `set_config(…, true)` lasts until the transaction ends, so a pooled connection keeps nothing.
             let (tenant, system) = match scope {

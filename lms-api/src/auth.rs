@@ -50,10 +50,21 @@ where
             .filter(|token| !token.is_empty())
             .ok_or(ApiError::InvalidToken)?;
         let db = Db::from_ref(state);
-        let mut transaction = db.begin(Scope::System).await?;
+        let mut transaction = db.read(Scope::System).await?;
         let found = store::authenticate(&mut transaction, &secrets::token_hash(token)).await?;
         transaction.commit().await.map_err(lms_db::query_error("commit"))?;
         let (token, user) = found.ok_or(ApiError::InvalidToken)?;
+        if store::use_is_stale(&token) {
+            // Bookkeeping: a failure here does not fail the request.
+            let recorded = async {
+                let mut transaction = db.begin(Scope::System).await?;
+                store::record_use(&mut transaction, &token).await?;
+                transaction.commit().await.map_err(lms_db::query_error("commit"))
+            };
+            if let Err(error) = recorded.await {
+                tracing::warn!(%error, token_id = %token.id, "could not record a token's use");
+            }
+        }
         Ok(Principal {
             user_id: user.id,
             account_id: user.account_id,

@@ -45,7 +45,7 @@ fn env_value(env: &[(String, String)], name: &str) -> String {
 }
 
 /// A fresh PostgreSQL database, made with `psql` so this test binary needs no database driver.
-fn create_database() -> String {
+pub(crate) fn create_database() -> String {
     let admin = std::env::var("LMS_MEDIA_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://lms_media:lms_media@127.0.0.1:5432/lms_media_test".into());
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
@@ -57,7 +57,7 @@ fn create_database() -> String {
 }
 
 /// A running `lms-media serve` or `worker`, killed when dropped.
-struct Process {
+pub(crate) struct Process {
     child: Child,
     address: Option<String>,
     log: PathBuf,
@@ -108,7 +108,7 @@ impl Process {
         self.account.as_ref().unwrap().1.to_string()
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address.as_deref().unwrap())
     }
 
@@ -117,7 +117,7 @@ impl Process {
         let _ = self.child.wait();
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
@@ -131,7 +131,7 @@ impl Drop for Process {
 /// The operators' token the tests' servers ask for on `/metrics`.
 const OPS_TOKEN: &str = "test-ops-token";
 
-fn serve(data: &Path, env: &[(String, String)], extra: &[&str]) -> Process {
+pub(crate) fn serve(data: &Path, env: &[(String, String)], extra: &[&str]) -> Process {
     let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--ops-token", OPS_TOKEN];
     args.extend_from_slice(extra);
     let mut process = Process::start(&args, data, env, "serve");
@@ -143,12 +143,17 @@ fn serve(data: &Path, env: &[(String, String)], extra: &[&str]) -> Process {
 /// against the server's database the first time, remembered in the data folder after that (a restarted
 /// server keeps its accounts).
 fn account(data: &Path, env: &[(String, String)], admin: &str) -> (String, i64) {
+    account_named(data, env, "Test School", admin)
+}
+
+/// The same, for an account named `name`.
+pub(crate) fn account_named(data: &Path, env: &[(String, String)], name: &str, admin: &str) -> (String, i64) {
     let remembered = data.join(format!("account-{admin}.json"));
     let text = match std::fs::read_to_string(&remembered) {
         Ok(text) => text,
         Err(_) => {
             let output = lms_media()
-                .args(["accounts", "create", "--name", "Test School", "--admin-email", admin, "--data-dir"])
+                .args(["accounts", "create", "--name", name, "--admin-email", admin, "--data-dir"])
                 .arg(data)
                 .envs(env.iter().map(|(name, value)| (name, value)))
                 .output()

@@ -3,6 +3,7 @@
 
 mod batch;
 mod browser;
+mod canvas;
 mod fleet;
 mod hls;
 mod probe;

@@ -262,20 +262,26 @@ pub async fn delete_token(tx: &mut Tx, account: AccountId, user: UserId, id: Tok
     Ok(deleted.rows_affected() == 1)
 }
 
-/// The live token whose secret hashes to `hash`, and its user; records the use (system scope: the tenant is
-/// what this finds out). An expired token is not returned.
+/// The live token whose secret hashes to `hash`, and its user (system scope: the tenant is what this finds
+/// out). An expired token is not returned.
 pub async fn authenticate(tx: &mut Tx, hash: &str) -> Result<Option<(AccessToken, User)>, DbError> {
-    let now = now_ms();
     let row: Option<TokenRow> = sqlx::query_as(&format!(
         "SELECT {TOKEN_COLUMNS} FROM access_tokens WHERE token_hash = $1 AND (expires_at IS NULL OR expires_at > $2)"
     ))
     .bind(hash)
-    .bind(now)
+    .bind(now_ms())
     .fetch_optional(&mut **tx)
     .await
     .map_err(query_error("look up token"))?;
     let Some(token) = row.map(AccessToken::from) else { return Ok(None) };
-    // Recorded at most once a minute, so a busy client does not write on every request.
+    let user = user(tx, token.account_id, token.user_id).await?;
+    Ok(user.map(|user| (token, user)))
+}
+
+/// Records that `token` was used now, at most once a minute so that a busy client does not write on every
+/// request (system scope).
+pub async fn record_use(tx: &mut Tx, token: &AccessToken) -> Result<(), DbError> {
+    let now = now_ms();
     sqlx::query(
         "UPDATE access_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
     )
@@ -285,6 +291,10 @@ pub async fn authenticate(tx: &mut Tx, hash: &str) -> Result<Option<(AccessToken
     .execute(&mut **tx)
     .await
     .map_err(query_error("record token use"))?;
-    let user = user(tx, token.account_id, token.user_id).await?;
-    Ok(user.map(|user| (token, user)))
+    Ok(())
+}
+
+/// Whether `token`'s last recorded use is old enough to record again.
+pub fn use_is_stale(token: &AccessToken) -> bool {
+    token.last_used_at_ms.is_none_or(|last| last < now_ms() - 60_000)
 }

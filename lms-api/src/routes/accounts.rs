@@ -26,7 +26,7 @@ pub(crate) async fn list(
 ) -> Result<Response, ApiError> {
     let mut accounts = Vec::new();
     if may(&principal, Action::ReadAccount(principal.account_id)) && pagination.page == 1 {
-        let mut tx = state.db.begin(Scope::Tenant(&principal.tenant())).await?;
+        let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
         if let Some(account) = store::account(&mut tx, principal.account_id).await? {
             accounts.push(AccountView::from(&account));
         }
@@ -45,7 +45,7 @@ pub(crate) async fn show(
     if !may(&principal, Action::ReadAccount(account)) {
         return Err(not_found(format!("account {}", crate::error::echo(&id))));
     }
-    let mut tx = state.db.begin(Scope::Tenant(&principal.tenant())).await?;
+    let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let found = store::account(&mut tx, account).await?;
     tx.commit().await.map_err(lms_db::query_error("commit"))?;
     let account = found.ok_or_else(|| not_found(format!("account {id}")))?;
@@ -72,7 +72,7 @@ pub(crate) async fn users(
     if term.as_ref().is_some_and(|term| term.trim().chars().count() < 2) {
         return Err(unprocessable("search_term", "at least 2 characters"));
     }
-    let mut tx = state.db.begin(Scope::Tenant(&principal.tenant())).await?;
+    let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let users = store::list_users(
         &mut tx,
         account,

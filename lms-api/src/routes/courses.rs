@@ -159,7 +159,7 @@ pub(crate) async fn list_in_account(
     if !may(&principal, Action::ReadAccount(account)) {
         return Err(not_found(format!("account {}", echo(&id))));
     }
-    let mut tx = state.db.begin(Scope::Tenant(&principal.tenant())).await?;
+    let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let found = courses::list_in_account(&mut tx, account, pagination.offset(), pagination.fetch_limit()).await?;
     let views =
         with_totals(&mut tx, account, &found, include.wants("total_students"), |course| CourseView::new(course, true))
@@ -261,7 +261,7 @@ async fn courses_of(
             ));
         }
     };
-    let mut tx = state.db.begin(Scope::Tenant(&principal.tenant())).await?;
+    let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let filter =
         EnrollmentFilter { user_id: Some(user), states: EnrollmentState::ALL.to_vec(), ..EnrollmentFilter::default() };
     let mine = enrollments::list(&mut tx, principal.account_id, &filter, 0, MAX_ENROLLMENTS_LISTED).await?;
@@ -319,7 +319,7 @@ pub(crate) async fn show(
     Path(id): Path<String>,
     Params(include): Params<Include>,
 ) -> Result<Json<CourseView>, ApiError> {
-    let mut tx = state.db.begin(Scope::Tenant(&principal.tenant())).await?;
+    let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let (course, access) = readable_course(&mut tx, &principal, &id).await?;
     let views = with_totals(
         &mut tx,

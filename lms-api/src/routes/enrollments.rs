@@ -204,7 +204,7 @@ pub(crate) async fn list_in_course(
     Params(params): Params<ListParams>,
 ) -> Result<Response, ApiError> {
     let mut filter = params.filter(&principal)?;
-    let mut tx = state.db.begin(Scope::Tenant(&principal.tenant())).await?;
+    let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let (course, access) = readable_course(&mut tx, &principal, &id).await?;
     if !may(&principal, Action::ReadRoster(&access)) {
         filter.user_id = Some(principal.user_id);
@@ -236,7 +236,7 @@ pub(crate) async fn list_of_user(
     }
     let mut filter = params.filter(&principal)?;
     filter.user_id = Some(user);
-    let mut tx = state.db.begin(Scope::Tenant(&principal.tenant())).await?;
+    let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let found =
         enrollments::list(&mut tx, principal.account_id, &filter, pagination.offset(), pagination.fetch_limit())
             .await?;
@@ -354,7 +354,7 @@ pub(crate) async fn search_users(
             unprocessable("enrollment_type[]", format!("{:?} is not an enrollment type", echo(text)))
         })?);
     }
-    let mut tx = state.db.begin(Scope::Tenant(&principal.tenant())).await?;
+    let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let (course, _) = readable_course(&mut tx, &principal, &id).await?;
     let filter = EnrollmentFilter {
         types,
@@ -403,7 +403,7 @@ pub(crate) async fn course_user(
 ) -> Result<Json<UserView>, ApiError> {
     let missing = || not_found(format!("user {}", echo(&user_id)));
     let user: UserId = if user_id == "self" { principal.user_id } else { user_id.parse().map_err(|_| missing())? };
-    let mut tx = state.db.begin(Scope::Tenant(&principal.tenant())).await?;
+    let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let (course, _) = readable_course(&mut tx, &principal, &id).await?;
     let theirs = enrollments::of_user_in_course(&mut tx, principal.account_id, course.id, user).await?;
     if !theirs.iter().any(|e| matches!(e.state, EnrollmentState::Active | EnrollmentState::Invited)) {

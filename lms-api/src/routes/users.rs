@@ -32,7 +32,7 @@ pub(crate) async fn tokens(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<TokenView>>, ApiError> {
     let user = visible_user(&state, &principal, &id, Action::ManageTokensOf).await?;
-    let mut tx = state.db.begin(Scope::Tenant(&principal.tenant())).await?;
+    let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let tokens = store::tokens_of(&mut tx, user.account_id, user.id).await?;
     tx.commit().await.map_err(lms_db::query_error("commit"))?;
     Ok(Json(tokens.iter().map(|token| TokenView::new(token, None)).collect()))
@@ -90,7 +90,7 @@ pub(crate) async fn show_token(
 ) -> Result<Json<TokenView>, ApiError> {
     let user = visible_user(&state, &principal, &id, Action::ManageTokensOf).await?;
     let token_id = parse_token_id(&token_id)?;
-    let mut tx = state.db.begin(Scope::Tenant(&principal.tenant())).await?;
+    let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let token = store::token(&mut tx, user.account_id, user.id, token_id).await?;
     tx.commit().await.map_err(lms_db::query_error("commit"))?;
     let token = token.ok_or_else(|| not_found(format!("token {token_id}")))?;
@@ -134,7 +134,7 @@ async fn visible_user(
     if !may(principal, action(user_id)) {
         return Err(not_found(format!("user {}", echo(id))));
     }
-    let mut tx = state.db.begin(Scope::Tenant(&principal.tenant())).await?;
+    let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let user = store::user(&mut tx, principal.account_id, user_id).await?;
     tx.commit().await.map_err(lms_db::query_error("commit"))?;
     user.ok_or_else(|| not_found(format!("user {}", echo(id))))

@@ -138,6 +138,10 @@ impl JobStore {
         Ok(self.db.begin(Scope::System).await?)
     }
 
+    async fn system_read(&self) -> Result<Tx, PipelineError> {
+        Ok(self.db.read(Scope::System).await?)
+    }
+
     /// Creates a queued job and its first message, in one transaction.
     pub async fn create(&self, job: &NewJob) -> Result<JobRecord, PipelineError> {
         let mut transaction = self.db.begin(Scope::Tenant(&job.tenant_id)).await?;
@@ -193,7 +197,7 @@ impl JobStore {
 
     /// A job, whatever its tenant: for workers, which act for every tenant.
     pub async fn find(&self, id: &str) -> Result<Option<JobRecord>, PipelineError> {
-        let mut transaction = self.system().await?;
+        let mut transaction = self.system_read().await?;
         let row = sqlx::query_as::<_, JobRow>(&format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1"))
             .bind(id)
             .fetch_optional(&mut *transaction)
@@ -368,7 +372,7 @@ impl JobStore {
     /// Ends every attempt whose lease ran out (its worker died or lost the database) as a retryable
     /// failure. Returns the jobs it touched.
     pub async fn reap_expired_leases(&self) -> Result<Vec<(String, FailureOutcome)>, PipelineError> {
-        let mut transaction = self.system().await?;
+        let mut transaction = self.system_read().await?;
         let rows = sqlx::query(&format!(
             "SELECT id, attempt, lease_owner FROM jobs WHERE state = 'running' AND lease_until < {} LIMIT 100",
             self.db.dialect().now_ms_sql()
@@ -402,7 +406,7 @@ impl JobStore {
     /// one and drops the rest.
     pub async fn requeue_stale(&self, older_than: Duration) -> Result<usize, PipelineError> {
         let now = now_ms();
-        let mut transaction = self.system().await?;
+        let mut transaction = self.system_read().await?;
         let rows = sqlx::query_as::<_, JobRow>(&format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE state = 'queued' AND updated_at <= $1 \
              AND NOT EXISTS (SELECT 1 FROM outbox WHERE outbox.job_id = jobs.id) LIMIT 1000"
@@ -480,7 +484,7 @@ impl JobStore {
 
     /// Outbox messages due now, oldest first.
     pub async fn due_outbox(&self, limit: u32) -> Result<Vec<OutboxMessage>, PipelineError> {
-        let mut transaction = self.system().await?;
+        let mut transaction = self.system_read().await?;
         let rows = sqlx::query(
             "SELECT id, job_id, payload FROM outbox WHERE available_at <= $1 ORDER BY available_at, created_at LIMIT $2",
         )
@@ -516,7 +520,7 @@ impl JobStore {
 
     /// How many jobs are in each state, every state listed.
     pub async fn count_by_state(&self) -> Result<Vec<(JobState, u64)>, PipelineError> {
-        let mut transaction = self.system().await?;
+        let mut transaction = self.system_read().await?;
         let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
             .fetch_all(&mut *transaction)
             .await
@@ -535,7 +539,7 @@ impl JobStore {
 
     /// Messages waiting in the outbox (due or not).
     pub async fn outbox_len(&self) -> Result<u64, PipelineError> {
-        let mut transaction = self.system().await?;
+        let mut transaction = self.system_read().await?;
         let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM outbox")
             .fetch_one(&mut *transaction)
             .await
