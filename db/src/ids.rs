@@ -63,3 +63,7 @@ integer_id!(
     /// An item of a module.
     ModuleItemId
 );
+integer_id!(
+    /// A media object (a lecture video of a course).
+    MediaObjectId
+);

@@ -29,7 +29,7 @@ use sqlx::{AnyPool, Connection, Row};
 
 pub use error::{DbError, query_error};
 pub use flag::Flag;
-pub use ids::{AccountId, CourseId, EnrollmentId, ModuleId, ModuleItemId, TokenId, UserId};
+pub use ids::{AccountId, CourseId, EnrollmentId, MediaObjectId, ModuleId, ModuleItemId, TokenId, UserId};
 
 /// A transaction on either database.
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;

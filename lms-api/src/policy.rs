@@ -21,6 +21,8 @@ pub struct CourseAccess {
     pub state: CourseState,
     /// The caller has a concluded enrollment there (it may still read the published course).
     pub concluded_role: bool,
+    /// The caller is invited to the course (it may look at the published course before accepting).
+    pub invited: bool,
 }
 
 impl CourseAccess {
@@ -74,7 +76,9 @@ pub fn may(principal: &Principal, action: Action) -> bool {
             CourseState::Unpublished => false,
             // A concluded enrollment keeps read access, as Canvas's past enrollments do.
             CourseState::Available | CourseState::Completed => {
-                course.has(&[EnrollmentType::Student, EnrollmentType::Observer]) || course.concluded_role
+                course.has(&[EnrollmentType::Student, EnrollmentType::Observer])
+                    || course.concluded_role
+                    || course.invited
             }
         },
         Action::ManageCourse(course) | Action::ManageEnrollments(course) => {
@@ -110,7 +114,7 @@ mod tests {
     use super::*;
 
     fn course(admin: bool, roles: &[EnrollmentType], state: CourseState) -> CourseAccess {
-        CourseAccess { admin, roles: roles.to_vec(), state, concluded_role: false }
+        CourseAccess { admin, roles: roles.to_vec(), state, concluded_role: false, invited: false }
     }
 
     #[test]
@@ -138,6 +142,12 @@ mod tests {
         assert!(!may(&member, Action::ReadCourse(&concluded)));
         concluded.concluded_role = true;
         assert!(may(&member, Action::ReadCourse(&concluded)));
+        let mut invited = course(false, &[], Unpublished);
+        invited.invited = true;
+        assert!(!may(&member, Action::ReadCourse(&invited)), "an invitation does not show a draft");
+        invited.state = Available;
+        assert!(may(&member, Action::ReadCourse(&invited)));
+        assert!(!may(&member, Action::ManageContent(&invited)));
         assert!(may(&principal(1, 10, true), Action::CreateCourse(AccountId(10))));
         assert!(!may(&member, Action::CreateCourse(AccountId(10))));
     }

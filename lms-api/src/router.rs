@@ -4,11 +4,13 @@
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::routes::{accounts, courses, direct_uploads, enrollments, jobs, ops, uploads, users};
+use crate::routes::{
+    accounts, courses, direct_uploads, enrollments, jobs, media_objects, modules, ops, uploads, users,
+};
 use crate::{AppState, media};
 
 /// The largest CSV enrollment file (100,000 rows of about 80 bytes, with room to spare).
@@ -44,6 +46,31 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/courses/{id}/enrollments/{enrollment_id}/accept", post(enrollments::accept))
         .route("/api/v1/courses/{id}/search_users", get(enrollments::search_users))
         .route("/api/v1/courses/{id}/users/{user_id}", get(enrollments::course_user))
+        // Modules, items, pages and progress.
+        .route("/api/v1/courses/{id}/modules", get(modules::list).post(modules::create))
+        .route("/api/v1/courses/{id}/modules/{module_id}", get(modules::show).put(modules::update))
+        .route("/api/v1/courses/{id}/modules/{module_id}/items", get(modules::items).post(modules::create_item))
+        .route("/api/v1/courses/{id}/modules/{module_id}/items/{item_id}", get(modules::item))
+        .route(
+            "/api/v1/courses/{id}/modules/{module_id}/items/{item_id}/done",
+            put(modules::mark_done).delete(modules::unmark_done),
+        )
+        .route("/api/v1/courses/{id}/modules/{module_id}/items/{item_id}/mark_read", post(modules::mark_read))
+        .route("/api/v1/courses/{id}/modules/{module_id}/items/{item_id}/progress", post(modules::watch))
+        .route("/api/v1/courses/{id}/pages", post(modules::create_page))
+        .route("/api/v1/courses/{id}/pages/{url}", get(modules::page))
+        // Lectures of a course.
+        .route(
+            "/api/v1/courses/{id}/media_objects",
+            get(media_objects::list)
+                .post(media_objects::create)
+                .layer(DefaultBodyLimit::max(uploads::body_limit(&state.config))),
+        )
+        .route("/api/v1/courses/{id}/media_objects/{media_id}", get(media_objects::show))
+        .route(
+            "/api/v1/courses/{id}/media_objects/{media_id}/versions",
+            post(media_objects::replace).layer(DefaultBodyLimit::max(uploads::body_limit(&state.config))),
+        )
         .route("/api/v1/users/{id}/tokens", get(users::tokens).post(users::create_token))
         .route("/api/v1/users/{id}/tokens/{token_id}", get(users::show_token).delete(users::delete_token))
         // Lectures in, jobs out.

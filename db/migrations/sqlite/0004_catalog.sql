@@ -95,6 +95,8 @@ CREATE TABLE item_progress (
     item_id BIGINT NOT NULL REFERENCES module_items (id) ON DELETE CASCADE,
     course_id BIGINT NOT NULL REFERENCES courses (id),
     viewed INTEGER NOT NULL DEFAULT 0,
+    -- The parts of a video the player reported as played, merged: a JSON array of [start, end] seconds.
+    watched_ranges TEXT NOT NULL DEFAULT '[]',
     watched_fraction DOUBLE PRECISION NOT NULL DEFAULT 0,
     marked_done INTEGER NOT NULL DEFAULT 0,
     submitted INTEGER NOT NULL DEFAULT 0,

@@ -6,5 +6,5 @@ pub mod form;
 pub mod pagination;
 pub mod params;
 
-pub use pagination::Pagination;
+pub use pagination::{Origin, Pagination};
 pub use params::{Params, lenient};

@@ -87,18 +87,36 @@ impl<S: Send + Sync> FromRequestParts<S> for Pagination {
                 _ => others.push((key.into_owned(), value.into_owned())),
             }
         }
-        let host = parts
-            .headers
-            .get(header::HOST)
-            .and_then(|value| value.to_str().ok())
-            .or_else(|| parts.uri.authority().map(|authority| authority.as_str()))
-            .unwrap_or("localhost");
-        let scheme = match parts.headers.get("x-forwarded-proto").and_then(|value| value.to_str().ok()) {
-            Some("https") => "https",
-            _ => "http",
-        };
-        let base = format!("{scheme}://{host}{}", parts.uri.path());
+        let base = format!("{}{}", origin_of(parts), parts.uri.path());
         Ok(Pagination { page, per_page, base, others })
+    }
+}
+
+/// `scheme://host[:port]` of a request, as its client named it: the `Host` header, and `https` when a proxy
+/// says so with `X-Forwarded-Proto`.
+pub fn origin_of(parts: &Parts) -> String {
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .or_else(|| parts.uri.authority().map(|authority| authority.as_str()))
+        .unwrap_or("localhost");
+    let scheme = match parts.headers.get("x-forwarded-proto").and_then(|value| value.to_str().ok()) {
+        Some("https") => "https",
+        _ => "http",
+    };
+    format!("{scheme}://{host}")
+}
+
+/// The origin of a request, for absolute URLs in bodies.
+#[derive(Debug, Clone)]
+pub struct Origin(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Origin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        Ok(Origin(origin_of(parts)))
     }
 }
 

@@ -13,7 +13,8 @@ pub enum CourseState {
     Unpublished,
     /// Published: enrolled learners see it.
     Available,
-    /// Concluded: read-only for everyone.
+    /// Concluded: its learners keep reading it; its staff and admins may still change it (grades, late
+    /// enrollments), as in Canvas.
     Completed,
     /// Deleted: nobody sees it.
     Deleted,
@@ -43,7 +44,6 @@ impl CourseState {
             "claim" => Some(CourseState::Unpublished),
             "conclude" => Some(CourseState::Completed),
             "delete" => Some(CourseState::Deleted),
-            "undelete" => Some(CourseState::Unpublished),
             _ => None,
         }
     }

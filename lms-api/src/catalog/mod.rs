@@ -5,10 +5,16 @@
 //! - `enrollments`: who takes part in a course and how (student, teacher, TA, designer, observer), in which
 //!   state and window; the caller's own enrollments decide what it may do in the course (`policy`).
 //! - `import`: bulk enrollment from an SIS-style CSV file, idempotent.
+//! - `modules`: modules, their items (SubHeader, Page, ExternalUrl, Video), pages, and what learners did.
+//! - `progress`: pure rules for locked/unlocked/started/completed and the course's percent.
+//! - `media`: media objects (a course's lecture videos) and their versions' transcode jobs.
 
 pub mod courses;
 pub mod enrollments;
 pub mod import;
+pub mod media;
+pub mod modules;
+pub mod progress;
 
 use lms_db::{CourseId, Tx};
 
@@ -34,6 +40,7 @@ pub async fn course_access(
         roles: mine.iter().filter(|e| e.effective_state(now) == EnrollmentState::Active).map(|e| e.kind).collect(),
         state: course.state,
         concluded_role: mine.iter().any(|e| e.effective_state(now) == EnrollmentState::Completed),
+        invited: mine.iter().any(|e| e.effective_state(now) == EnrollmentState::Invited),
     };
     Ok(Some((course, access)))
 }

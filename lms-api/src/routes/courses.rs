@@ -293,10 +293,10 @@ async fn courses_of(
                     .collect(),
                 state: course.state,
                 concluded_role: roles.iter().any(|view| view.enrollment_state == "completed"),
+                invited: roles.iter().any(|view| view.enrollment_state == "invited"),
             };
-            let invited = roles.iter().any(|view| view.enrollment_state == "invited");
             course.state != CourseState::Deleted
-                && (may(principal, Action::ReadCourse(&access)) || invited || principal.account_admin)
+                && (may(principal, Action::ReadCourse(&access)) || principal.account_admin)
         })
         .collect();
     let start = usize::try_from(pagination.offset()).unwrap_or(usize::MAX);
@@ -333,8 +333,8 @@ pub(crate) async fn show(
     views.into_iter().next().map(Json).ok_or_else(|| not_found(format!("course {}", echo(&id))))
 }
 
-/// `PUT /api/v1/courses/{id}`: settings, and `course[event]` (`offer`, `claim`, `conclude`, `delete`,
-/// `undelete`). The answer is the course, with its `name` (canvasapi reads it).
+/// `PUT /api/v1/courses/{id}`: settings, and `course[event]` (`offer`, `claim`, `conclude`, `delete`; a
+/// deleted course is gone for every caller). The answer is the course, with its `name` (canvasapi reads it).
 pub(crate) async fn update(
     State(state): State<AppState>,
     principal: Principal,
@@ -350,10 +350,7 @@ pub(crate) async fn update(
     let event = body.course.event.as_deref().map(str::trim).filter(|event| !event.is_empty());
     fields.state = match (event, body.offer) {
         (Some(event), _) => Some(course.state.after_event(event).ok_or_else(|| {
-            unprocessable(
-                "course[event]",
-                format!("{:?} is not offer, claim, conclude, delete or undelete", echo(event)),
-            )
+            unprocessable("course[event]", format!("{:?} is not offer, claim, conclude or delete", echo(event)))
         })?),
         (None, Some(true)) => Some(CourseState::Available),
         (None, _) => None,

@@ -339,8 +339,8 @@ pub(crate) struct SearchUsers {
     include: Vec<String>,
 }
 
-/// `GET /api/v1/courses/{id}/search_users`: the people of the course (staff see everyone, a learner its
-/// fellow learners and the staff), with `include[]=enrollments`.
+/// `GET /api/v1/courses/{id}/search_users`: the people of the course, with `include[]=enrollments`; only the
+/// course's staff and the account's admins see their email addresses.
 pub(crate) async fn search_users(
     State(state): State<AppState>,
     principal: Principal,
@@ -355,7 +355,8 @@ pub(crate) async fn search_users(
         })?);
     }
     let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
-    let (course, _) = readable_course(&mut tx, &principal, &id).await?;
+    let (course, access) = readable_course(&mut tx, &principal, &id).await?;
+    let sees_contacts = may(&principal, Action::ReadRoster(&access));
     let filter = EnrollmentFilter {
         types,
         states: vec![EnrollmentState::Active, EnrollmentState::Invited],
@@ -379,7 +380,12 @@ pub(crate) async fn search_users(
         .skip(usize::try_from(pagination.offset()).unwrap_or(usize::MAX))
         .take(usize::try_from(pagination.fetch_limit()).unwrap_or(0))
         .map(|user| {
-            let mut value = serde_json::to_value(UserView::from(user)).unwrap_or_default();
+            let view = if sees_contacts || user.id == principal.user_id {
+                UserView::from(user)
+            } else {
+                UserView::without_contact(user)
+            };
+            let mut value = serde_json::to_value(view).unwrap_or_default();
             if with_enrollments {
                 let theirs: Vec<EnrollmentView> = by_user
                     .get(&user.id)
@@ -404,14 +410,18 @@ pub(crate) async fn course_user(
     let missing = || not_found(format!("user {}", echo(&user_id)));
     let user: UserId = if user_id == "self" { principal.user_id } else { user_id.parse().map_err(|_| missing())? };
     let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
-    let (course, _) = readable_course(&mut tx, &principal, &id).await?;
+    let (course, access) = readable_course(&mut tx, &principal, &id).await?;
     let theirs = enrollments::of_user_in_course(&mut tx, principal.account_id, course.id, user).await?;
     if !theirs.iter().any(|e| matches!(e.state, EnrollmentState::Active | EnrollmentState::Invited)) {
         return Err(missing());
     }
     let found = users_store::user(&mut tx, principal.account_id, user).await?.ok_or_else(missing)?;
     tx.commit().await.map_err(lms_db::query_error("commit"))?;
-    Ok(Json(UserView::from(&found)))
+    if may(&principal, Action::ReadRoster(&access)) || found.id == principal.user_id {
+        Ok(Json(UserView::from(&found)))
+    } else {
+        Ok(Json(UserView::without_contact(&found)))
+    }
 }
 
 /// `POST /api/v1/accounts/{id}/enrollments/import`: an SIS-style CSV file as the body (see

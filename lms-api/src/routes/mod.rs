@@ -7,6 +7,8 @@ pub(crate) mod direct_uploads;
 pub(crate) mod enrollments;
 pub(crate) mod header_limit;
 pub(crate) mod jobs;
+pub(crate) mod media_objects;
+pub(crate) mod modules;
 pub mod ops;
 pub(crate) mod uploads;
 pub(crate) mod users;

@@ -48,8 +48,9 @@ async fn metrics(State(state): State<Ops>, headers: HeaderMap) -> Response {
         let presented = headers
             .get(header::AUTHORIZATION)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim);
+            .and_then(|value| value.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim());
         // Compared in constant time: the token is a password.
         let matches = presented.is_some_and(|presented| {
             presented.len() == token.len()

@@ -124,29 +124,59 @@ pub(crate) async fn upload(
     request: Request,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
     let tenant = authorized_tenant(&principal, Action::Upload)?;
-    let multipart = guarded_multipart(request, &state).await?;
+    let received = receive(&state, &tenant, request).await?;
+    let record = state.store.create(&received.job).await?;
+    tracing::info!(job_id = %record.id, "upload stored; job created");
+    Ok((StatusCode::CREATED, Json(JobView::new(&record, &state.config.public_base_url))))
+}
+
+/// A lecture that arrived and was stored, with the job that will encode it (not yet created).
+#[derive(Debug)]
+pub(crate) struct Received {
+    /// The job to create.
+    pub job: NewJob,
+    /// The `title` part, if the upload had one.
+    pub title: Option<String>,
+}
+
+/// Streams a multipart upload of `tenant` to storage and checks it; nothing of a refused upload is kept.
+pub(crate) async fn receive(state: &AppState, tenant: &str, request: Request) -> Result<Received, ApiError> {
+    let multipart = guarded_multipart(request, state).await?;
     let job_id = uuid::Uuid::new_v4().to_string();
     let mut stored = Vec::new();
-    let result = store_parts(&state, &tenant, &job_id, multipart, &mut stored).await;
-    let (source, original, subtitles) = match result {
-        Ok(parts) => parts,
+    let result = store_parts(state, tenant, &job_id, multipart, &mut stored).await;
+    match result {
+        Ok(parts) => Ok(Received {
+            job: NewJob {
+                id: job_id,
+                tenant_id: tenant.to_owned(),
+                source_key: parts.source.path(),
+                source_name: parts.original,
+                subtitles: parts.subtitles,
+            },
+            title: parts.title,
+        }),
         Err(error) => {
-            // Nothing of a refused upload is kept.
             for key in &stored {
                 if let Err(cleanup) = state.storage.delete(key).await {
                     tracing::warn!(%cleanup, key = %key.path(), "could not remove a part of a refused upload");
                 }
             }
-            return Err(error);
+            Err(error)
         }
-    };
-    let record = state
-        .store
-        .create(&NewJob { id: job_id, tenant_id: tenant, source_key: source.path(), source_name: original, subtitles })
-        .await?;
-    tracing::info!(job_id = %record.id, "upload stored; job created");
-    Ok((StatusCode::CREATED, Json(JobView::new(&record, &state.config.public_base_url))))
+    }
 }
+
+/// The parts of an upload, stored.
+struct StoredParts {
+    source: StorageKey,
+    original: String,
+    subtitles: Vec<SubtitleRef>,
+    title: Option<String>,
+}
+
+/// The longest `title` part.
+const MAX_TITLE_CHARS: usize = 255;
 
 /// The request's multipart body, failed by [`header_limit`] when a part's headers run on.
 async fn guarded_multipart(request: Request, state: &AppState) -> Result<Multipart, ApiError> {
@@ -180,13 +210,27 @@ async fn store_parts(
     job_id: &str,
     mut multipart: Multipart,
     stored: &mut Vec<StorageKey>,
-) -> Result<(StorageKey, String, Vec<SubtitleRef>), ApiError> {
+) -> Result<StoredParts, ApiError> {
     let spool_dir = &state.config.spool_dir;
     let mut video: Option<(StorageKey, String)> = None;
     let mut subtitles = Vec::new();
+    let mut title = None;
     while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_owned();
-        if name == "file" {
+        if name == "title" {
+            let mut text = Vec::new();
+            while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+                text.extend_from_slice(&chunk);
+                if text.len() > MAX_TITLE_CHARS * 4 {
+                    return Err(crate::error::unprocessable("title", format!("at most {MAX_TITLE_CHARS} characters")));
+                }
+            }
+            let text = String::from_utf8(text).map_err(|_| crate::error::unprocessable("title", "not UTF-8 text"))?;
+            if text.chars().count() > MAX_TITLE_CHARS {
+                return Err(crate::error::unprocessable("title", format!("at most {MAX_TITLE_CHARS} characters")));
+            }
+            title = Some(text.trim().to_owned()).filter(|text| !text.is_empty());
+        } else if name == "file" {
             if video.is_some() {
                 return Err(ApiError::BadRequest {
                     code: "duplicate-file",
@@ -229,14 +273,14 @@ async fn store_parts(
         } else {
             return Err(ApiError::BadRequest {
                 code: "unknown-part",
-                message: format!("unknown part {name:?}: send `file` and `subtitle.<language>` parts"),
+                message: format!("unknown part {name:?}: send `file`, `subtitle.<language>` and `title` parts"),
             });
         }
     }
     let Some((source, original)) = video else {
         return Err(ApiError::BadRequest { code: "missing-file", message: "the upload has no `file` part".into() });
     };
-    Ok((source, original, subtitles))
+    Ok(StoredParts { source, original, subtitles, title })
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 
 pub mod courses;
 pub mod jobs;
+pub mod media;
+pub mod modules;
 pub mod users;
 
 use time::OffsetDateTime;

@@ -46,16 +46,25 @@ pub struct UserView {
     pub sortable_name: String,
     /// Short display name.
     pub short_name: String,
-    /// The login (an email address).
-    pub login_id: String,
+    /// The login (an email address); only for the user, the course's staff and the account's admins.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub login_id: Option<String>,
     /// The same address, as Canvas shows it to those who may see it.
-    pub email: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
     /// Creation time.
     pub created_at: Option<String>,
     /// Our addition: the account the user belongs to.
     pub account_id: i64,
     /// Our addition: whether the user administers that account.
     pub account_admin: bool,
+}
+
+impl UserView {
+    /// The view a fellow participant gets: no email address.
+    pub fn without_contact(user: &User) -> Self {
+        UserView { login_id: None, email: None, ..UserView::from(user) }
+    }
 }
 
 impl From<&User> for UserView {
@@ -65,8 +74,8 @@ impl From<&User> for UserView {
             name: user.name.clone(),
             sortable_name: user.sortable_name.clone(),
             short_name: user.short_name.clone(),
-            login_id: user.login_id.clone(),
-            email: user.login_id.clone(),
+            login_id: Some(user.login_id.clone()),
+            email: Some(user.login_id.clone()),
             created_at: iso_time(user.created_at_ms),
             account_id: user.account_id.0,
             account_admin: user.account_admin,

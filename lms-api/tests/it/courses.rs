@@ -80,6 +80,14 @@ async fn teachers_enroll_and_learners_see_only_their_published_courses() {
         assert_eq!(app.get(&format!("/api/v1/courses/{bio_id}"), Some(&bo)).await.status, StatusCode::NOT_FOUND);
         assert_eq!(app.get(&format!("/api/v1/courses/{bio_id}"), Some(&ann)).await.status, StatusCode::OK);
 
+        // Fellow participants see names, not email addresses; staff see both.
+        let people = app.get(&format!("/api/v1/courses/{bio_id}/search_users"), Some(&ann)).await;
+        for person in people.json.as_array().unwrap() {
+            assert_eq!(person.get("login_id").is_some(), person["id"] == ann_id, "{person}");
+        }
+        let people = app.get(&format!("/api/v1/courses/{bio_id}/search_users"), Some(&teacher)).await;
+        assert!(people.json.as_array().unwrap().iter().all(|person| person["login_id"].is_string()));
+
         // A learner cannot enroll others, change the course, or read the roster beyond itself.
         let form = "enrollment[user_id]=1&enrollment[type]=TeacherEnrollment";
         assert_eq!(

@@ -8,5 +8,6 @@ mod app;
 mod auth;
 mod courses;
 mod jobs;
+mod modules;
 mod tenancy;
 mod tokens;

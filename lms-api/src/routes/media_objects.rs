@@ -1,0 +1,100 @@
+//! Media objects: `POST|GET /api/v1/courses/{id}/media_objects` (upload a lecture into a course; list),
+//! `GET /api/v1/courses/{id}/media_objects/{media_id}`, and `POST …/media_objects/{media_id}/versions`
+//! (replace its video: the object keeps showing the old ladder until the new one is published).
+
+use axum::Json;
+use axum::extract::{Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use lms_db::{MediaObjectId, Scope};
+
+use crate::auth::Principal;
+use crate::canvas::Pagination;
+use crate::catalog::media;
+use crate::error::{echo, not_found};
+use crate::routes::courses::readable_course;
+use crate::routes::modules::editable_course;
+use crate::routes::uploads::receive;
+use crate::views::media::MediaObjectView;
+use crate::{ApiError, AppState};
+
+/// `POST /api/v1/courses/{id}/media_objects`: a lecture (multipart `file`, `subtitle.<language>`, `title`)
+/// becomes a media object of the course, with its transcode job, in one transaction.
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    request: Request,
+) -> Result<(StatusCode, Json<MediaObjectView>), ApiError> {
+    // The course and the caller's right to build it are checked before a byte of the upload is stored.
+    let course = {
+        let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
+        let (course, _) = editable_course(&mut tx, &principal, &id).await?;
+        tx.commit().await.map_err(lms_db::query_error("commit"))?;
+        course
+    };
+    let received = receive(&state, &principal.tenant(), request).await?;
+    let title = received.title.clone().unwrap_or_else(|| received.job.source_name.clone());
+    let mut tx = state.db.begin(Scope::Tenant(&principal.tenant())).await?;
+    let job = state.store.create_in(&mut tx, &received.job).await?;
+    let object = media::create(&mut tx, principal.account_id, course.id, &title, principal.user_id, &job.id).await?;
+    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    tracing::info!(media_object = %object.id, job_id = %job.id, "lecture uploaded into a course");
+    Ok((StatusCode::CREATED, Json(MediaObjectView::new(&object, &state.config.public_base_url))))
+}
+
+/// `POST /api/v1/courses/{id}/media_objects/{media_id}/versions`: a new upload of the same lecture.
+pub(crate) async fn replace(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, media_id)): Path<(String, String)>,
+    request: Request,
+) -> Result<(StatusCode, Json<MediaObjectView>), ApiError> {
+    let missing = || not_found(format!("media object {}", echo(&media_id)));
+    let media_id: MediaObjectId = media_id.parse().map_err(|_| missing())?;
+    let course = {
+        let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
+        let (course, _) = editable_course(&mut tx, &principal, &id).await?;
+        media::find(&mut tx, principal.account_id, course.id, media_id).await?.ok_or_else(missing)?;
+        tx.commit().await.map_err(lms_db::query_error("commit"))?;
+        course
+    };
+    let received = receive(&state, &principal.tenant(), request).await?;
+    let mut tx = state.db.begin(Scope::Tenant(&principal.tenant())).await?;
+    let job = state.store.create_in(&mut tx, &received.job).await?;
+    media::add_version(&mut tx, principal.account_id, media_id, &job.id).await?;
+    let object = media::find(&mut tx, principal.account_id, course.id, media_id).await?.ok_or_else(missing)?;
+    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    Ok((StatusCode::CREATED, Json(MediaObjectView::new(&object, &state.config.public_base_url))))
+}
+
+/// `GET /api/v1/courses/{id}/media_objects`.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    pagination: Pagination,
+) -> Result<Response, ApiError> {
+    let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
+    let (course, _) = readable_course(&mut tx, &principal, &id).await?;
+    let found =
+        media::list(&mut tx, principal.account_id, course.id, pagination.offset(), pagination.fetch_limit()).await?;
+    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    Ok(pagination
+        .respond(found.iter().map(|object| MediaObjectView::new(object, &state.config.public_base_url)).collect()))
+}
+
+/// `GET /api/v1/courses/{id}/media_objects/{media_id}`.
+pub(crate) async fn show(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, media_id)): Path<(String, String)>,
+) -> Result<Json<MediaObjectView>, ApiError> {
+    let missing = || not_found(format!("media object {}", echo(&media_id)));
+    let media_id: MediaObjectId = media_id.parse().map_err(|_| missing())?;
+    let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
+    let (course, _) = readable_course(&mut tx, &principal, &id).await?;
+    let object = media::find(&mut tx, principal.account_id, course.id, media_id).await?.ok_or_else(missing)?;
+    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    Ok(Json(MediaObjectView::new(&object, &state.config.public_base_url)))
+}
