@@ -42,6 +42,9 @@ enum Command {
     /// Create accounts (schools) and their first admins.
     #[command(subcommand)]
     Accounts(commands::accounts::AccountsCommand),
+    /// Enroll users in courses from a CSV file.
+    #[command(subcommand)]
+    Enrollments(commands::enrollments::EnrollmentsCommand),
     /// Make access tokens for users.
     #[command(subcommand)]
     Tokens(commands::tokens::TokensCommand),
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => commands::serve::run(*args),
         Command::Worker(args) => commands::worker::run(*args),
         Command::Accounts(command) => commands::accounts::run(command),
+        Command::Enrollments(command) => commands::enrollments::run(command),
         Command::Tokens(command) => commands::tokens::run(command),
         Command::Migrate(args) => commands::migrate::run(args),
     };

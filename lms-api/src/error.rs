@@ -104,6 +104,11 @@ pub(crate) fn echo(input: &str) -> String {
 }
 
 impl ApiError {
+    /// Whether the request itself was at fault (a 4xx), as opposed to the server or its services.
+    pub fn is_client_error(&self) -> bool {
+        self.status_and_code().0.is_client_error()
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),

@@ -114,6 +114,46 @@ def main(base_url, token):
     )
     expect(ResourceDoesNotExist, lambda: student_token.get_account(me.account_id), "a student reading the account")
 
+    # Modules and items, as course builders script them; the learner completes an item.
+    intro = course.create_module(module={"name": "Intro", "require_sequential_progress": True})
+    assert intro.course_id == course.id and intro.name == "Intro", intro
+    week = course.create_module(module={"name": "Week 1", "prerequisite_module_ids": [intro.id], "position": 2})
+    assert week.prerequisite_module_ids == [intro.id], week.prerequisite_module_ids
+    reading = intro.create_module_item(
+        module_item={
+            "type": "ExternalUrl",
+            "title": "Reading",
+            "external_url": "https://example.org/reading",
+            "new_tab": True,
+            "completion_requirement": {"type": "must_mark_done"},
+        }
+    )
+    assert reading.module_id == intro.id and reading.title == "Reading", reading
+    intro.create_module_item(module_item={"type": "SubHeader", "title": "Notes"})
+    week.create_module_item(
+        module_item={
+            "type": "ExternalUrl",
+            "title": "Lab",
+            "external_url": "https://example.org/lab",
+            "completion_requirement": {"type": "must_mark_done"},
+        }
+    )
+    listed_modules = list(course.get_modules(include=["items", "content_details"]))
+    assert [m.name for m in listed_modules] == ["Intro", "Week 1"], listed_modules
+    assert [i["title"] for i in listed_modules[0].items] == ["Reading", "Notes"]
+    assert [i.title for i in intro.get_module_items()] == ["Reading", "Notes"]
+    as_learner = student_token.get_course(course.id)
+    learner_modules = list(as_learner.get_modules())
+    assert [m.state for m in learner_modules] == ["unlocked", "locked"], [m.state for m in learner_modules]
+    learner_item = learner_modules[0].get_module_item(reading.id)
+    assert learner_item.completion_requirement == {"type": "must_mark_done", "completed": False}
+    learner_item.complete()
+    assert [m.state for m in as_learner.get_modules()] == ["completed", "unlocked"]
+    learner_item.uncomplete()
+    assert list(as_learner.get_modules())[0].state == "started"
+    staff_view = list(course.get_modules(student_id=students[0].id))
+    assert staff_view[0].state == "started", staff_view[0].state
+
     # Ending an enrollment, with the task in the DELETE body.
     ended = first.deactivate("conclude")
     assert ended.enrollment_state == "completed", ended

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod batch;
+pub mod enrollments;
 pub mod fleet;
 pub mod hls;
 pub mod migrate;

@@ -104,7 +104,7 @@ impl Process {
     }
 
     /// The test account's tenant key: its id, which names its storage folders.
-    fn tenant(&self) -> String {
+    pub(crate) fn tenant(&self) -> String {
         self.account.as_ref().unwrap().1.to_string()
     }
 
@@ -169,14 +169,14 @@ pub(crate) fn account_named(data: &Path, env: &[(String, String)], name: &str, a
 }
 
 /// `curl` with the test account's token, for the API.
-fn api(server: &Process, args: &[&str]) -> (u16, String) {
+pub(crate) fn api(server: &Process, args: &[&str]) -> (u16, String) {
     let authorization = format!("Authorization: Bearer {}", server.token());
     let mut all = vec!["-H", &authorization];
     all.extend_from_slice(args);
     curl(&all)
 }
 
-fn curl(args: &[&str]) -> (u16, String) {
+pub(crate) fn curl(args: &[&str]) -> (u16, String) {
     let output = run_with_limit(
         Command::new("curl").args(["-sS", "--max-time", "60", "-w", "\n%{http_code}"]).args(args),
         Duration::from_secs(70),

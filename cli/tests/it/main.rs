@@ -6,6 +6,7 @@ mod browser;
 mod canvas;
 mod fleet;
 mod hls;
+mod lms;
 mod probe;
 mod scorm;
 mod transcode;
