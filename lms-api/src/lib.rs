@@ -11,6 +11,7 @@
 //! - `routes`: the handlers, one module per resource: accounts, users and tokens, uploads (multipart and
 //!   presigned), jobs (state, server-sent events, replay), and `ops` (`/metrics` behind a token,
 //!   `/healthz`, `/readyz`).
+//! - `limits`: per-token rate limits (429); `idempotency`: `Idempotency-Key` on every POST.
 //! - `media`: the ladders themselves, when storage is a local folder (with S3, a CDN serves them).
 //!
 //! The tenant of every request comes from its token; every query names it, and on PostgreSQL every
@@ -24,6 +25,8 @@ pub mod auth;
 pub mod canvas;
 pub mod catalog;
 mod error;
+mod idempotency;
+pub mod limits;
 mod media;
 pub mod policy;
 mod router;
@@ -57,6 +60,8 @@ pub struct ApiConfig {
     pub public_base_url: String,
     /// With local storage, the folder `/media` serves.
     pub media_root: Option<PathBuf>,
+    /// Per-token rate limit of the API; `None` for none.
+    pub rate_limit: Option<limits::RateLimit>,
     /// The bearer token `/metrics` asks for on the public listener; without one, `/metrics` is not served
     /// there (serve it on an operations listener instead).
     pub ops_token: Option<String>,

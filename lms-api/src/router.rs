@@ -4,14 +4,16 @@
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
+use axum::middleware;
 use axum::routing::{delete, get, post, put};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::limits::{self, Limiter};
 use crate::routes::{
     accounts, courses, direct_uploads, enrollments, jobs, media_objects, modules, ops, uploads, users,
 };
-use crate::{AppState, media};
+use crate::{AppState, idempotency, media};
 
 /// The largest CSV enrollment file (100,000 rows of about 80 bytes, with room to spare).
 const IMPORT_BODY_LIMIT: usize = 32 * 1024 * 1024;
@@ -83,6 +85,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/jobs/{id}", get(jobs::show))
         .route("/api/v1/jobs/{id}/events", get(jobs::events))
         .route("/api/v1/jobs/{id}/replay", post(jobs::replay));
+    // Idempotency runs inside the rate limit: a replayed answer still counts as a request.
+    let api = api.layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotency));
+    let api = match state.config.rate_limit {
+        Some(limit) => api.layer(middleware::from_fn_with_state(Limiter::new(limit), limits::limit)),
+        None => api,
+    };
     let api = match &state.config.media_root {
         Some(root) => api.merge(media::routes(root.clone())),
         None => api,

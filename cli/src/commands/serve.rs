@@ -33,6 +33,12 @@ pub struct ServeArgs {
     /// Serve `/metrics`, `/healthz` and `/readyz` on this address too, with no token (keep it private).
     #[arg(long, env = "LMS_MEDIA_OPS_LISTEN")]
     pub ops_listen: Option<SocketAddr>,
+    /// Requests one token may make per minute, sustained (0: no limit); answered 429 beyond it.
+    #[arg(long, env = "LMS_MEDIA_RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
+    pub rate_limit_per_minute: u32,
+    /// Requests one token may make at once after a quiet spell.
+    #[arg(long, env = "LMS_MEDIA_RATE_LIMIT_BURST", default_value_t = 700)]
+    pub rate_limit_burst: u32,
     /// The largest upload accepted, in MiB.
     #[arg(long, env = "LMS_MEDIA_MAX_UPLOAD_MB", default_value_t = 4096)]
     pub max_upload_mb: u64,
@@ -61,6 +67,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             public_base_url,
             media_root: embedded_storage.then(|| args.fleet.data_dir().join("storage")),
             ops_token: args.ops_token.clone().filter(|token| !token.is_empty()),
+            rate_limit: (args.rate_limit_per_minute > 0).then_some(lms_api::limits::RateLimit {
+                per_minute: args.rate_limit_per_minute,
+                burst: args.rate_limit_burst.max(1),
+            }),
         };
         let operations = match args.ops_listen {
             Some(address) => {

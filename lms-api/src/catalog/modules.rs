@@ -525,7 +525,7 @@ pub async fn record(
 }
 
 /// Adds the ranges a player reported for `user` on a video `item` lasting `duration` seconds; returns the
-/// share now watched.
+/// share now watched, or `None` (nothing stored) when the merged ranges would be more than `max_ranges`.
 pub async fn record_watching(
     tx: &mut Tx,
     account: AccountId,
@@ -533,7 +533,8 @@ pub async fn record_watching(
     user: UserId,
     ranges: &[(f64, f64)],
     duration: f64,
-) -> Result<f64, lms_db::DbError> {
+    max_ranges: usize,
+) -> Result<Option<f64>, lms_db::DbError> {
     ensure_progress_row(tx, account, item, user).await?;
     let stored: String = sqlx::query_scalar(
         "SELECT watched_ranges FROM item_progress WHERE account_id = $1 AND user_id = $2 AND item_id = $3",
@@ -547,6 +548,9 @@ pub async fn record_watching(
     let mut all: Vec<(f64, f64)> = serde_json::from_str(&stored).unwrap_or_default();
     all.extend_from_slice(ranges);
     let merged = crate::catalog::progress::merge_ranges(all);
+    if merged.len() > max_ranges {
+        return Ok(None);
+    }
     let fraction = crate::catalog::progress::watched_fraction(&merged, duration);
     sqlx::query(
         "UPDATE item_progress SET viewed = $1, watched_ranges = $2, watched_fraction = $3, updated_at = $4 \
@@ -562,7 +566,7 @@ pub async fn record_watching(
     .execute(&mut **tx)
     .await
     .map_err(query_error("record watching"))?;
-    Ok(fraction)
+    Ok(Some(fraction))
 }
 
 async fn ensure_progress_row(

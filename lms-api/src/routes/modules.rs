@@ -210,12 +210,18 @@ struct ModuleParams {
     published: Option<bool>,
 }
 
+/// Reads and checks `module[...]`. Prerequisites must be modules placed before this one (`position`), as in
+/// Canvas, so that no module can wait for itself or for a later one.
 fn module_fields(
     params: &ModuleParams,
     creating: bool,
     existing: &[Module],
-    this: Option<ModuleId>,
+    this: Option<&Module>,
 ) -> Result<ModuleFields, ApiError> {
+    let position = match this {
+        Some(module) => module.position,
+        None => params.position.unwrap_or(i64::MAX),
+    };
     let name = params.name.as_deref().map(str::trim).map(str::to_owned);
     if (creating && name.is_none()) || name.as_deref() == Some("") {
         return Err(unprocessable("module[name]", "a module needs a name"));
@@ -246,10 +252,13 @@ fn module_fields(
                 let id: ModuleId = text.parse().map_err(|_| {
                     unprocessable("module[prerequisite_module_ids][]", format!("{:?} is not a module id", echo(&text)))
                 })?;
-                if Some(id) == this || !existing.iter().any(|module| module.id == id) {
+                let earlier = existing.iter().any(|module| {
+                    module.id == id && module.position < position && this.is_none_or(|this| this.id != module.id)
+                });
+                if !earlier {
                     return Err(unprocessable(
                         "module[prerequisite_module_ids][]",
-                        format!("no other module {id} in this course"),
+                        format!("module {id} is not an earlier module of this course"),
                     ));
                 }
                 ids.push(id);
@@ -298,7 +307,7 @@ pub(crate) async fn update(
     let missing = || not_found(format!("module {}", echo(&module_id)));
     let module_id: ModuleId = module_id.parse().map_err(|_| missing())?;
     let module = existing.iter().find(|module| module.id == module_id).ok_or_else(missing)?.clone();
-    let fields = module_fields(&body.module, false, &existing, Some(module.id))?;
+    let fields = module_fields(&body.module, false, &existing, Some(&module))?;
     let changed = modules::update_module(&mut tx, principal.account_id, &module, &fields).await?;
     let count = modules::items_of_course(&mut tx, principal.account_id, course.id)
         .await?
@@ -577,6 +586,8 @@ pub(crate) struct WatchReport {
 
 /// The most ranges one report may carry.
 const MAX_RANGES_PER_REPORT: usize = 1_000;
+/// The most separate ranges kept for one learner and video (merged ranges; a real viewer has a handful).
+const MAX_RANGES_KEPT: usize = 2_000;
 
 /// `POST …/items/{item_id}/progress` (JSON `{"ranges": [[0, 30.5]], "duration": 600}`): records the ranges a
 /// player played; `must_view` of a video is met once 90 % is covered. Answers the share watched.
@@ -597,15 +608,20 @@ pub(crate) async fn watch(
     if item.kind != ItemKind::Video {
         return Err(ApiError::Conflict { code: "not-a-video", message: "only video items report watching".into() });
     }
+    // Ranges are cut to the video, so a report cannot claim more than its length.
+    let ranges: Vec<(f64, f64)> =
+        report.ranges.iter().map(|(start, end)| (start.max(0.0), end.min(report.duration))).collect();
     let fraction = modules::record_watching(
         &mut tx,
         principal.account_id,
         &item,
         principal.user_id,
-        &report.ranges,
+        &ranges,
         report.duration,
+        MAX_RANGES_KEPT,
     )
-    .await?;
+    .await?
+    .ok_or_else(|| unprocessable("ranges", format!("more than {MAX_RANGES_KEPT} separate ranges watched")))?;
     tx.commit().await.map_err(lms_db::query_error("commit"))?;
     Ok(Json(serde_json::json!({ "watched_fraction": fraction, "completed": fraction >= progress::WATCHED_TO_VIEW })))
 }

@@ -62,6 +62,11 @@ impl TestApp {
     }
 
     pub async fn on(database: TestDatabase) -> TestApp {
+        TestApp::with_rate_limit(database, None).await
+    }
+
+    /// An application whose tokens are limited to `limit`.
+    pub async fn with_rate_limit(database: TestDatabase, limit: Option<lms_api::limits::RateLimit>) -> TestApp {
         let db = Db::connect(&database.url).await.unwrap();
         let folder = tempfile::tempdir().unwrap();
         let storage = StorageConfig::Local { root: folder.path().join("storage") }.build().unwrap();
@@ -77,6 +82,7 @@ impl TestApp {
                 public_base_url: format!("http://{HOST}/media"),
                 media_root: Some(folder.path().join("storage")),
                 ops_token: Some("ops-secret".into()),
+                rate_limit: limit,
             },
         };
         let school = create_account(&db, "North High", "admin@north.example", Some("Ada Admin"), None).await.unwrap();
@@ -130,6 +136,17 @@ impl TestApp {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
+        TestResponse { status, headers, json }
+    }
+
+    /// Sends a request built by the test.
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let json = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
         TestResponse { status, headers, json }
     }
 

@@ -8,6 +8,7 @@ mod app;
 mod auth;
 mod courses;
 mod jobs;
+mod limits;
 mod modules;
 mod tenancy;
 mod tokens;

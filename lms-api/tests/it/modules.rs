@@ -73,6 +73,21 @@ async fn prerequisites_and_sequential_progress_unlock_as_the_learner_completes()
         let week = app.form(Method::POST, &format!("{base}/modules"), Some(app.admin()), &form).await;
         let week_id = week.json["id"].as_i64().unwrap();
         assert_eq!(week.json["prerequisite_module_ids"], json!([intro_id]));
+        // A module cannot wait for itself or for a later one (no cycles, no module locked forever).
+        for form in [format!("module[prerequisite_module_ids][]={week_id}")] {
+            let path = format!("{base}/modules/{intro_id}");
+            let refused = app.form(Method::PUT, &path, Some(app.admin()), &form).await;
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{form}: {:?}", refused.json);
+        }
+        let refused = app
+            .form(
+                Method::PUT,
+                &format!("{base}/modules/{week_id}"),
+                Some(app.admin()),
+                &format!("module[prerequisite_module_ids][]={week_id}"),
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
 
         let page = app
             .form(Method::POST, &format!("{base}/pages"), Some(app.admin()), "wiki_page[title]=Welcome!&wiki_page[body]=<p>Hi<script>alert(1)</script><a href=\"javascript:x()\">x</a></p>")
@@ -259,6 +274,10 @@ async fn an_uploaded_lecture_is_a_video_item_for_enrolled_learners_only() {
             .await;
         assert_eq!(watched.json["completed"], true, "{:?}", watched.json);
         assert_eq!(state(&app.get(&items_path, Some(&ann)).await.json), json!(true));
+        // A report cannot claim past the video's end.
+        let overreach =
+            app.json(Method::POST, &progress, Some(&ann), json!({"ranges": [[0, 1e9]], "duration": 600})).await;
+        assert_eq!(overreach.json["watched_fraction"], 1.0);
         let bad = app.json(Method::POST, &progress, Some(&ann), json!({"ranges": [[0, 1]], "duration": -5})).await;
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 
