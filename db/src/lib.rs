@@ -34,6 +34,11 @@ pub use ids::{AccountId, CourseId, EnrollmentId, MediaObjectId, ModuleId, Module
 /// A transaction on either database.
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
+/// Commits `transaction`, naming the failure as the others are named.
+pub async fn commit(transaction: Tx) -> Result<(), DbError> {
+    transaction.commit().await.map_err(query_error("commit"))
+}
+
 /// The role the server works as on PostgreSQL: it owns nothing, so row-level security applies to it.
 pub const APP_ROLE: &str = "lms_media_app";
 

@@ -52,14 +52,14 @@ where
         let db = Db::from_ref(state);
         let mut transaction = db.read(Scope::System).await?;
         let found = store::authenticate(&mut transaction, &secrets::token_hash(token)).await?;
-        transaction.commit().await.map_err(lms_db::query_error("commit"))?;
+        lms_db::commit(transaction).await?;
         let (token, user) = found.ok_or(ApiError::InvalidToken)?;
         if store::use_is_stale(&token) {
             // Bookkeeping: a failure here does not fail the request.
             let recorded = async {
                 let mut transaction = db.begin(Scope::System).await?;
                 store::record_use(&mut transaction, &token).await?;
-                transaction.commit().await.map_err(lms_db::query_error("commit"))
+                lms_db::commit(transaction).await
             };
             if let Err(error) = recorded.await {
                 tracing::warn!(%error, token_id = %token.id, "could not record a token's use");

@@ -184,7 +184,7 @@ async fn claim(
             _ => Claimed::Pending,
         }
     };
-    tx.commit().await.map_err(query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(claimed)
 }
 
@@ -211,7 +211,7 @@ async fn store(
     .execute(&mut *tx)
     .await
     .map_err(query_error("store idempotent answer"))?;
-    tx.commit().await.map_err(query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(())
 }
 
@@ -226,7 +226,7 @@ async fn forget(state: &AppState, principal: &Principal, tenant: &str, key: &str
             .execute(&mut *tx)
             .await
             .map_err(query_error("drop idempotency key"))?;
-        tx.commit().await.map_err(query_error("commit"))
+        lms_db::commit(tx).await
     };
     if let Err(error) = forgotten.await {
         tracing::warn!(%error, "could not drop an idempotency key");

@@ -192,6 +192,25 @@ impl LadderEncoder for ChildEncoder {
     }
 }
 
+/// The operations listener a worker's `--listen` and serve's `--ops-listen` start: `/metrics`, `/healthz` and
+/// `/readyz` with no token, on a private address. Returns the task serving it and the bound address.
+pub async fn spawn_operations(
+    address: std::net::SocketAddr,
+    fleet: &Fleet,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<(tokio::task::JoinHandle<std::io::Result<()>>, std::net::SocketAddr)> {
+    let listener = tokio::net::TcpListener::bind(address).await.with_context(|| format!("listening on {address}"))?;
+    let bound = listener.local_addr().context("reading the address")?;
+    let ops = lms_api::Ops {
+        store: fleet.store.clone(),
+        queue: fleet.queue.clone(),
+        metrics: fleet.metrics.clone(),
+        token: None,
+    };
+    let router = lms_api::operations_router(ops);
+    Ok((tokio::spawn(lms_api::serve(listener, router, shutdown.clone(), Duration::from_secs(1))), bound))
+}
+
 /// A token cancelled on SIGINT or SIGTERM.
 pub fn shutdown_on_signals() -> CancellationToken {
     let token = CancellationToken::new();

@@ -9,7 +9,7 @@ use lms_pipeline::maintenance::{MaintenanceSettings, run_maintenance};
 use lms_pipeline::relay::{RelaySettings, run_relay};
 
 use crate::Outcome;
-use crate::commands::fleet::{FleetArgs, init_logging, runtime, shutdown_on_signals};
+use crate::commands::fleet::{FleetArgs, init_logging, runtime, shutdown_on_signals, spawn_operations};
 
 /// Arguments of `lms-media serve`.
 #[derive(Debug, clap::Args)]
@@ -73,18 +73,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             }),
         };
         let operations = match args.ops_listen {
-            Some(address) => {
-                let listener =
-                    tokio::net::TcpListener::bind(address).await.with_context(|| format!("listening on {address}"))?;
-                let ops = lms_api::Ops {
-                    store: fleet.store.clone(),
-                    queue: fleet.queue.clone(),
-                    metrics: fleet.metrics.clone(),
-                    token: None,
-                };
-                let router = lms_api::operations_router(ops);
-                Some(tokio::spawn(lms_api::serve(listener, router, shutdown.clone(), Duration::from_secs(1))))
-            }
+            Some(address) => Some(spawn_operations(address, &fleet, &shutdown).await?.0),
             None => None,
         };
         let state = AppState {

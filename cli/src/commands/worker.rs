@@ -1,11 +1,9 @@
 //! `lms-media worker`: consumes transcode jobs and publishes ladders, until SIGTERM.
 
-use std::time::Duration;
-
 use anyhow::Context;
 
 use crate::Outcome;
-use crate::commands::fleet::{FleetArgs, init_logging, runtime, shutdown_on_signals};
+use crate::commands::fleet::{FleetArgs, init_logging, runtime, shutdown_on_signals, spawn_operations};
 
 /// Arguments of `lms-media worker`.
 #[derive(Debug, clap::Args)]
@@ -36,17 +34,9 @@ pub fn run(args: WorkerArgs) -> anyhow::Result<Outcome> {
         let shutdown = shutdown_on_signals();
         let operations = match args.listen {
             Some(address) => {
-                let listener =
-                    tokio::net::TcpListener::bind(address).await.with_context(|| format!("listening on {address}"))?;
-                println!("listening on http://{}", listener.local_addr().context("reading the address")?);
-                let ops = lms_api::Ops {
-                    store: fleet.store.clone(),
-                    queue: fleet.queue.clone(),
-                    metrics: fleet.metrics.clone(),
-                    token: None,
-                };
-                let router = lms_api::operations_router(ops);
-                Some(tokio::spawn(lms_api::serve(listener, router, shutdown.clone(), Duration::from_secs(1))))
+                let (task, bound) = spawn_operations(address, &fleet, &shutdown).await?;
+                println!("listening on http://{bound}");
+                Some(task)
             }
             None => None,
         };

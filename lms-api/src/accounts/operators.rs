@@ -2,7 +2,7 @@
 //! its first admin, and make a token for an existing user. System-scoped: no tenant exists yet, or the
 //! operator names the user by login across accounts.
 
-use lms_db::{AccountId, Db, Scope, query_error};
+use lms_db::{AccountId, Db, Scope};
 use serde::Serialize;
 
 use super::{NewUser, is_valid_login, store};
@@ -49,7 +49,7 @@ pub async fn create_account(
     };
     let admin = store::create_user(&mut tx, account.id, &new_user).await?;
     let (_, token) = store::create_token(&mut tx, &admin, "created by lms-media accounts create", None).await?;
-    tx.commit().await.map_err(query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(CreatedAccount { account_id: account.id, user_id: admin.id, token })
 }
 
@@ -92,6 +92,6 @@ pub async fn create_token(
         }
     };
     let (_, token) = store::create_token(&mut tx, &user, purpose, None).await?;
-    tx.commit().await.map_err(query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(CreatedToken { account_id: user.account_id, user_id: user.id, token })
 }

@@ -182,22 +182,7 @@ pub async fn create_module(
     course: CourseId,
     fields: &ModuleFields,
 ) -> Result<Module, ApiError> {
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM modules WHERE account_id = $1 AND course_id = $2")
-        .bind(account.0)
-        .bind(course.0)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(query_error("count modules"))?;
-    let position = fields.position.unwrap_or(count + 1).clamp(1, count + 1);
-    sqlx::query(
-        "UPDATE modules SET position = position + 1 WHERE account_id = $1 AND course_id = $2 AND position >= $3",
-    )
-    .bind(account.0)
-    .bind(course.0)
-    .bind(position)
-    .execute(&mut **tx)
-    .await
-    .map_err(query_error("move modules"))?;
+    let position = make_room(tx, account, Siblings::ModulesOf(course), fields.position).await?;
     let prerequisites: Vec<i64> =
         fields.prerequisite_module_ids.clone().unwrap_or_default().iter().map(|id| id.0).collect();
     let id: i64 = sqlx::query_scalar(
@@ -271,6 +256,46 @@ pub async fn update_module(
     Ok(self::module(tx, account, module.course_id, module.id)
         .await?
         .ok_or_else(|| lms_db::DbError::Corrupt { what: "a module vanished".into() })?)
+}
+
+/// The list a new module or item goes into.
+#[derive(Debug, Clone, Copy)]
+enum Siblings {
+    ModulesOf(CourseId),
+    ItemsOf(ModuleId),
+}
+
+/// Frees `wanted` (1-based; the end when `None` or past it) in a list of siblings by moving the later ones
+/// down; returns the position taken.
+async fn make_room(
+    tx: &mut Tx,
+    account: AccountId,
+    siblings: Siblings,
+    wanted: Option<i64>,
+) -> Result<i64, lms_db::DbError> {
+    // Table and column names are our own constants, never input.
+    let (table, parent, parent_id) = match siblings {
+        Siblings::ModulesOf(course) => ("modules", "course_id", course.0),
+        Siblings::ItemsOf(module) => ("module_items", "module_id", module.0),
+    };
+    let count: i64 =
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE account_id = $1 AND {parent} = $2"))
+            .bind(account.0)
+            .bind(parent_id)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(query_error("count siblings"))?;
+    let position = wanted.unwrap_or(count + 1).clamp(1, count + 1);
+    sqlx::query(&format!(
+        "UPDATE {table} SET position = position + 1 WHERE account_id = $1 AND {parent} = $2 AND position >= $3"
+    ))
+    .bind(account.0)
+    .bind(parent_id)
+    .bind(position)
+    .execute(&mut **tx)
+    .await
+    .map_err(query_error("move siblings"))?;
+    Ok(position)
 }
 
 #[derive(sqlx::FromRow)]
@@ -393,22 +418,7 @@ pub async fn create_item(
     module: &Module,
     new: &NewItem,
 ) -> Result<ModuleItem, ApiError> {
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM module_items WHERE account_id = $1 AND module_id = $2")
-        .bind(account.0)
-        .bind(module.id.0)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(query_error("count items"))?;
-    let position = new.position.unwrap_or(count + 1).clamp(1, count + 1);
-    sqlx::query(
-        "UPDATE module_items SET position = position + 1 WHERE account_id = $1 AND module_id = $2 AND position >= $3",
-    )
-    .bind(account.0)
-    .bind(module.id.0)
-    .bind(position)
-    .execute(&mut **tx)
-    .await
-    .map_err(query_error("move items"))?;
+    let position = make_room(tx, account, Siblings::ItemsOf(module.id), new.position).await?;
     let (completion, min_score) = match new.requirement {
         None => (None, None),
         Some(Requirement::MinScore(score)) => (Some("min_score"), Some(score)),

@@ -30,7 +30,7 @@ pub(crate) async fn list(
         if let Some(account) = store::account(&mut tx, principal.account_id).await? {
             accounts.push(AccountView::from(&account));
         }
-        tx.commit().await.map_err(lms_db::query_error("commit"))?;
+        lms_db::commit(tx).await?;
     }
     Ok(pagination.respond(accounts))
 }
@@ -47,7 +47,7 @@ pub(crate) async fn show(
     }
     let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let found = store::account(&mut tx, account).await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     let account = found.ok_or_else(|| not_found(format!("account {id}")))?;
     Ok(Json(AccountView::from(&account)))
 }
@@ -81,7 +81,7 @@ pub(crate) async fn users(
         pagination.fetch_limit(),
     )
     .await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(pagination.respond(users.iter().map(UserView::from).collect()))
 }
 
@@ -138,7 +138,7 @@ pub(crate) async fn create_user(
     let new_user = NewUser { name, login_id: login, password: body.pseudonym.password, account_admin: false };
     let mut tx = state.db.begin(Scope::Tenant(&principal.tenant())).await?;
     let user = store::create_user(&mut tx, account, &new_user).await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(Json(UserView::from(&user)))
 }
 

@@ -143,7 +143,7 @@ pub(crate) async fn create(
         };
         enrollments::upsert(&mut tx, account, &teacher).await?;
     }
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(Json(CourseView::new(&course, true)))
 }
 
@@ -164,7 +164,7 @@ pub(crate) async fn list_in_account(
     let views =
         with_totals(&mut tx, account, &found, include.wants("total_students"), |course| CourseView::new(course, true))
             .await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(pagination.respond(views))
 }
 
@@ -308,7 +308,7 @@ async fn courses_of(
         view
     })
     .await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(pagination.respond(views))
 }
 
@@ -329,7 +329,7 @@ pub(crate) async fn show(
         |course| CourseView::new(course, may(&principal, Action::ManageCourse(&access))),
     )
     .await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     views.into_iter().next().map(Json).ok_or_else(|| not_found(format!("course {}", echo(&id))))
 }
 
@@ -356,7 +356,7 @@ pub(crate) async fn update(
         (None, _) => None,
     };
     let changed = courses::update(&mut tx, &course, &fields).await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(Json(CourseView::new(&changed, true)))
 }
 

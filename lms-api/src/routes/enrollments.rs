@@ -108,7 +108,7 @@ pub(crate) async fn create(
         .ok_or_else(|| unprocessable("enrollment[user_id]", format!("no user {user_id} in this account")))?;
     let (enrollment, _) =
         enrollments::upsert(&mut tx, principal.account_id, &NewEnrollment { course_id: course.id, ..new }).await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(Json(EnrollmentView::new(&enrollment, Some(&user), now_ms())))
 }
 
@@ -153,7 +153,7 @@ async fn self_enroll(
         }
     };
     let user = users_store::user(&mut tx, principal.account_id, principal.user_id).await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(Json(EnrollmentView::new(&enrollment, user.as_ref(), now_ms())))
 }
 
@@ -214,7 +214,7 @@ pub(crate) async fn list_in_course(
         enrollments::list(&mut tx, principal.account_id, &filter, pagination.offset(), pagination.fetch_limit())
             .await?;
     let views = with_users(&mut tx, &principal, &found).await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(pagination.respond(views))
 }
 
@@ -241,7 +241,7 @@ pub(crate) async fn list_of_user(
         enrollments::list(&mut tx, principal.account_id, &filter, pagination.offset(), pagination.fetch_limit())
             .await?;
     let views = with_users(&mut tx, &principal, &found).await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(pagination.respond(views))
 }
 
@@ -296,7 +296,7 @@ pub(crate) async fn end(
     }
     let changed = enrollments::set_state(&mut tx, &enrollment, new_state).await?;
     let user = users_store::user(&mut tx, principal.account_id, changed.user_id).await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(Json(EnrollmentView::new(&changed, user.as_ref(), now_ms())))
 }
 
@@ -326,7 +326,7 @@ pub(crate) async fn accept(
             });
         }
     }
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(Json(serde_json::json!({ "success": true })))
 }
 
@@ -371,7 +371,7 @@ pub(crate) async fn search_users(
     }
     let ids: Vec<UserId> = by_user.keys().copied().collect();
     let mut users = users_store::users_by_ids(&mut tx, principal.account_id, &ids).await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     users.sort_by(|a, b| a.sortable_name.cmp(&b.sortable_name).then(a.id.cmp(&b.id)));
     let with_enrollments = params.include.iter().any(|item| item == "enrollments");
     let now = now_ms();
@@ -416,7 +416,7 @@ pub(crate) async fn course_user(
         return Err(missing());
     }
     let found = users_store::user(&mut tx, principal.account_id, user).await?.ok_or_else(missing)?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     if may(&principal, Action::ReadRoster(&access)) || found.id == principal.user_id {
         Ok(Json(UserView::from(&found)))
     } else {
@@ -446,6 +446,6 @@ pub(crate) async fn import(
     }
     let mut tx = state.db.begin(Scope::Tenant(&principal.tenant())).await?;
     let report = crate::catalog::import::import(&mut tx, account, &body).await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(Json(report))
 }

@@ -30,7 +30,7 @@ pub(crate) async fn create(
     let course = {
         let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
         let (course, _) = editable_course(&mut tx, &principal, &id).await?;
-        tx.commit().await.map_err(lms_db::query_error("commit"))?;
+        lms_db::commit(tx).await?;
         course
     };
     let received = receive(&state, &principal.tenant(), request).await?;
@@ -38,7 +38,7 @@ pub(crate) async fn create(
     let mut tx = state.db.begin(Scope::Tenant(&principal.tenant())).await?;
     let job = state.store.create_in(&mut tx, &received.job).await?;
     let object = media::create(&mut tx, principal.account_id, course.id, &title, principal.user_id, &job.id).await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     tracing::info!(media_object = %object.id, job_id = %job.id, "lecture uploaded into a course");
     Ok((StatusCode::CREATED, Json(MediaObjectView::new(&object, &state.config.public_base_url))))
 }
@@ -56,7 +56,7 @@ pub(crate) async fn replace(
         let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
         let (course, _) = editable_course(&mut tx, &principal, &id).await?;
         media::find(&mut tx, principal.account_id, course.id, media_id).await?.ok_or_else(missing)?;
-        tx.commit().await.map_err(lms_db::query_error("commit"))?;
+        lms_db::commit(tx).await?;
         course
     };
     let received = receive(&state, &principal.tenant(), request).await?;
@@ -64,7 +64,7 @@ pub(crate) async fn replace(
     let job = state.store.create_in(&mut tx, &received.job).await?;
     media::add_version(&mut tx, principal.account_id, media_id, &job.id).await?;
     let object = media::find(&mut tx, principal.account_id, course.id, media_id).await?.ok_or_else(missing)?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok((StatusCode::CREATED, Json(MediaObjectView::new(&object, &state.config.public_base_url))))
 }
 
@@ -79,7 +79,7 @@ pub(crate) async fn list(
     let (course, _) = readable_course(&mut tx, &principal, &id).await?;
     let found =
         media::list(&mut tx, principal.account_id, course.id, pagination.offset(), pagination.fetch_limit()).await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(pagination
         .respond(found.iter().map(|object| MediaObjectView::new(object, &state.config.public_base_url)).collect()))
 }
@@ -95,6 +95,6 @@ pub(crate) async fn show(
     let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let (course, _) = readable_course(&mut tx, &principal, &id).await?;
     let object = media::find(&mut tx, principal.account_id, course.id, media_id).await?.ok_or_else(missing)?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(Json(MediaObjectView::new(&object, &state.config.public_base_url)))
 }

@@ -159,7 +159,7 @@ pub(crate) async fn list(
     let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let (course, access) = readable_course(&mut tx, &principal, &id).await?;
     let tree = CourseTree::load(&mut tx, &state, &principal, &course, &access, query.student_id.map(UserId)).await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     let with_items = query.include.iter().any(|item| item == "items");
     let views: Vec<ModuleView> = tree
         .modules
@@ -182,7 +182,7 @@ pub(crate) async fn show(
     let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let (course, access) = readable_course(&mut tx, &principal, &id).await?;
     let tree = CourseTree::load(&mut tx, &state, &principal, &course, &access, query.student_id.map(UserId)).await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     let module = tree.module(&module_id)?;
     Ok(Json(tree.module_view(module, &origin, query.include.iter().any(|item| item == "items"))))
 }
@@ -289,7 +289,7 @@ pub(crate) async fn create(
     let existing = modules::modules(&mut tx, principal.account_id, course.id).await?;
     let fields = module_fields(&body.module, true, &existing, None)?;
     let module = modules::create_module(&mut tx, principal.account_id, course.id, &fields).await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(Json(ModuleView::new(&module, 0, &origin, None)))
 }
 
@@ -314,7 +314,7 @@ pub(crate) async fn update(
         .iter()
         .filter(|item| item.module_id == changed.id)
         .count();
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(Json(ModuleView::new(&changed, count, &origin, None)))
 }
 
@@ -330,7 +330,7 @@ pub(crate) async fn items(
     let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let (course, access) = readable_course(&mut tx, &principal, &id).await?;
     let tree = CourseTree::load(&mut tx, &state, &principal, &course, &access, query.student_id.map(UserId)).await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     let module = tree.module(&module_id)?;
     let views: Vec<ModuleItemView> = tree
         .items
@@ -355,7 +355,7 @@ pub(crate) async fn item(
     let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let (course, access) = readable_course(&mut tx, &principal, &id).await?;
     let tree = CourseTree::load(&mut tx, &state, &principal, &course, &access, query.student_id.map(UserId)).await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     let module = tree.module(&module_id)?;
     Ok(Json(tree.item_view(tree.item(module, &item_id)?, &origin)))
 }
@@ -501,7 +501,7 @@ pub(crate) async fn create_item(
         return Err(unprocessable("module_item[title]", "from 1 to 255 characters"));
     }
     let item = modules::create_item(&mut tx, principal.account_id, &module, &new).await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(Json(ModuleItemView::new(&item, &origin, None, None)))
 }
 
@@ -571,7 +571,7 @@ async fn record(
         });
     }
     modules::record(&mut tx, principal.account_id, &item, principal.user_id, change).await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(Json(serde_json::json!({ "message": "OK" })))
 }
 
@@ -622,7 +622,7 @@ pub(crate) async fn watch(
     )
     .await?
     .ok_or_else(|| unprocessable("ranges", format!("more than {MAX_RANGES_KEPT} separate ranges watched")))?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(Json(serde_json::json!({ "watched_fraction": fraction, "completed": fraction >= progress::WATCHED_TO_VIEW })))
 }
 
@@ -672,7 +672,7 @@ pub(crate) async fn create_page(
         body.wiki_page.published.unwrap_or(true),
     )
     .await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(Json(PageView::from(&page)))
 }
 
@@ -685,7 +685,7 @@ pub(crate) async fn page(
     let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let (course, access) = readable_course(&mut tx, &principal, &id).await?;
     let page = modules::page(&mut tx, principal.account_id, course.id, &url).await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     let page = page
         .filter(|page| page.published || may(&principal, Action::ManageContent(&access)))
         .ok_or_else(|| not_found(format!("page {}", echo(&url))))?;

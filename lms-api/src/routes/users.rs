@@ -34,7 +34,7 @@ pub(crate) async fn tokens(
     let user = visible_user(&state, &principal, &id, Action::ManageTokensOf).await?;
     let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let tokens = store::tokens_of(&mut tx, user.account_id, user.id).await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(Json(tokens.iter().map(|token| TokenView::new(token, None)).collect()))
 }
 
@@ -78,7 +78,7 @@ pub(crate) async fn create_token(
     }
     let mut tx = state.db.begin(Scope::Tenant(&principal.tenant())).await?;
     let (token, secret) = store::create_token(&mut tx, &user, &purpose, expires_at_ms).await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(Json(TokenView::new(&token, Some(secret))))
 }
 
@@ -92,7 +92,7 @@ pub(crate) async fn show_token(
     let token_id = parse_token_id(&token_id)?;
     let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let token = store::token(&mut tx, user.account_id, user.id, token_id).await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     let token = token.ok_or_else(|| not_found(format!("token {token_id}")))?;
     Ok(Json(TokenView::new(&token, None)))
 }
@@ -110,7 +110,7 @@ pub(crate) async fn delete_token(
     let token = store::token(&mut tx, user.account_id, user.id, token_id).await?;
     let Some(token) = token else { return Err(not_found(format!("token {token_id}"))) };
     store::delete_token(&mut tx, user.account_id, user.id, token_id).await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     Ok(Json(TokenView::new(&token, None)))
 }
 
@@ -136,6 +136,6 @@ async fn visible_user(
     }
     let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let user = store::user(&mut tx, principal.account_id, user_id).await?;
-    tx.commit().await.map_err(lms_db::query_error("commit"))?;
+    lms_db::commit(tx).await?;
     user.ok_or_else(|| not_found(format!("user {}", echo(id))))
 }
