@@ -170,3 +170,17 @@ pub async fn all_of_course(
 ) -> Result<Vec<MediaObject>, lms_db::DbError> {
     list(tx, account, course, 0, i64::MAX).await
 }
+
+/// The course whose media object has a version made by job `job_id`, if any.
+pub async fn course_of_job(tx: &mut Tx, account: AccountId, job_id: &str) -> Result<Option<CourseId>, lms_db::DbError> {
+    let course: Option<i64> = sqlx::query_scalar(
+        "SELECT m.course_id FROM media_versions v JOIN media_objects m ON m.id = v.media_object_id \
+         WHERE v.account_id = $1 AND v.job_id = $2",
+    )
+    .bind(account.0)
+    .bind(job_id)
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(query_error("select a job's course"))?;
+    Ok(course.map(CourseId))
+}

@@ -17,7 +17,7 @@ use crate::catalog::courses::{self, Course, CourseFields, CourseState};
 use crate::catalog::enrollments::{self, EnrollmentFilter, EnrollmentState, EnrollmentType, NewEnrollment};
 use crate::error::{echo, forbidden, not_found, unprocessable};
 use crate::policy::{Action, CourseAccess, may};
-use crate::views::courses::{CourseEnrollmentView, CourseView};
+use crate::views::courses::{CourseEnrollmentView, CourseProgressView, CourseView};
 use crate::views::parse_time;
 use crate::{ApiError, AppState};
 
@@ -312,7 +312,7 @@ async fn courses_of(
     Ok(pagination.respond(views))
 }
 
-/// `GET /api/v1/courses/{id}`.
+/// `GET /api/v1/courses/{id}` (`include[]=total_students`, `include[]=course_progress` for a learner).
 pub(crate) async fn show(
     State(state): State<AppState>,
     principal: Principal,
@@ -321,6 +321,11 @@ pub(crate) async fn show(
 ) -> Result<Json<CourseView>, ApiError> {
     let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let (course, access) = readable_course(&mut tx, &principal, &id).await?;
+    let progress = if include.wants("course_progress") {
+        crate::routes::modules::course_progress(&mut tx, &state, &principal, &course, &access, None).await?
+    } else {
+        None
+    };
     let views = with_totals(
         &mut tx,
         principal.account_id,
@@ -330,7 +335,9 @@ pub(crate) async fn show(
     )
     .await?;
     lms_db::commit(tx).await?;
-    views.into_iter().next().map(Json).ok_or_else(|| not_found(format!("course {}", echo(&id))))
+    let mut view = views.into_iter().next().ok_or_else(|| not_found(format!("course {}", echo(&id))))?;
+    view.course_progress = progress.as_ref().map(CourseProgressView::from);
+    Ok(Json(view))
 }
 
 /// `PUT /api/v1/courses/{id}`: settings, and `course[event]` (`offer`, `claim`, `conclude`, `delete`; a

@@ -1,5 +1,5 @@
 //! Jobs: `GET /api/v1/jobs/{id}`, `GET /api/v1/jobs/{id}/events` (server-sent events) and
-//! `POST /api/v1/jobs/{id}/replay`.
+//! `POST /api/v1/jobs/{id}/replay`, for the account's admins and, for a course's lectures, its staff.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -11,12 +11,33 @@ use futures_util::Stream;
 use lms_pipeline::JobRecord;
 
 use crate::auth::Principal;
-use crate::policy::{Action, authorized_tenant};
+use crate::policy::{Action, authorized_tenant, may};
 use crate::views::jobs::JobView;
 use crate::{ApiError, AppState};
+use lms_db::Scope;
 
 /// How often the event stream looks at the job: progress is renewed with the lease, every few seconds.
 const EVENT_POLL: Duration = Duration::from_millis(500);
+
+/// The caller's tenant when it may follow job `id`: an account admin any job of the account; the staff of a
+/// course (teacher, TA, designer) the jobs of that course's lectures. Refused otherwise.
+async fn job_tenant(state: &AppState, principal: &Principal, id: &str) -> Result<String, ApiError> {
+    let refused = match authorized_tenant(principal, Action::ManageJobs) {
+        Ok(tenant) => return Ok(tenant),
+        Err(refused) => refused,
+    };
+    let tenant = principal.tenant();
+    let mut tx = state.db.read(Scope::Tenant(&tenant)).await?;
+    let course = crate::catalog::media::course_of_job(&mut tx, principal.account_id, id).await?;
+    let allowed = match course {
+        Some(course) => crate::catalog::course_access(&mut tx, principal, course)
+            .await?
+            .is_some_and(|(_, access)| may(principal, Action::ManageContent(&access))),
+        None => false,
+    };
+    lms_db::commit(tx).await?;
+    if allowed { Ok(tenant) } else { Err(refused) }
+}
 
 async fn find(state: &AppState, tenant: &str, id: &str) -> Result<JobRecord, ApiError> {
     state.store.get(tenant, id).await?.ok_or_else(|| ApiError::NotFound { what: format!("job {id}") })
@@ -27,7 +48,7 @@ pub(crate) async fn show(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, ApiError> {
-    let tenant = authorized_tenant(&principal, Action::ManageJobs)?;
+    let tenant = job_tenant(&state, &principal, &id).await?;
     let record = find(&state, &tenant, &id).await?;
     Ok(Json(JobView::new(&record, &state.config.public_base_url)))
 }
@@ -37,7 +58,7 @@ pub(crate) async fn replay(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, ApiError> {
-    let tenant = authorized_tenant(&principal, Action::ManageJobs)?;
+    let tenant = job_tenant(&state, &principal, &id).await?;
     let record =
         state.store.replay(&tenant, &id).await?.ok_or_else(|| ApiError::NotFound { what: format!("job {id}") })?;
     Ok(Json(JobView::new(&record, &state.config.public_base_url)))
@@ -49,7 +70,7 @@ pub(crate) async fn events(
     principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let tenant = authorized_tenant(&principal, Action::ManageJobs)?;
+    let tenant = job_tenant(&state, &principal, &id).await?;
     let first = find(&state, &tenant, &id).await?;
     let stream = futures_util::stream::unfold(
         (state, tenant, id, Some(first), None::<JobView>, false),

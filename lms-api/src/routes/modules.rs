@@ -138,6 +138,20 @@ impl CourseTree {
     }
 }
 
+/// A learner's progress through `course` (the caller's own, or for staff the student `student`), as
+/// `include[]=course_progress` shows it; `None` for a caller without progress (staff without `student`).
+pub(crate) async fn course_progress(
+    tx: &mut Tx,
+    state: &AppState,
+    principal: &Principal,
+    course: &Course,
+    access: &CourseAccess,
+    student: Option<UserId>,
+) -> Result<Option<CourseProgress>, ApiError> {
+    let tree = CourseTree::load(tx, state, principal, course, access, student).await?;
+    Ok(tree.progress.map(|(_, progress)| progress))
+}
+
 /// Query of module and item reads.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct TreeQuery {

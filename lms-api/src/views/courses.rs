@@ -46,6 +46,30 @@ pub struct CourseView {
     pub self_enrollment_code: Option<String>,
     /// Our addition: the most students self-enrollment admits (null: no cap).
     pub seat_cap: Option<i64>,
+    /// A learner's progress, with `include[]=course_progress`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub course_progress: Option<CourseProgressView>,
+}
+
+/// Canvas's course progress of a learner.
+#[derive(Debug, Clone, Serialize)]
+pub struct CourseProgressView {
+    /// Requirements in the course.
+    pub requirement_count: usize,
+    /// Requirements the learner met.
+    pub requirement_completed_count: usize,
+    /// Our addition: the share met, in percent (100 with no requirement).
+    pub percent: f64,
+}
+
+impl From<&crate::catalog::progress::CourseProgress> for CourseProgressView {
+    fn from(progress: &crate::catalog::progress::CourseProgress) -> Self {
+        CourseProgressView {
+            requirement_count: progress.requirement_count,
+            requirement_completed_count: progress.requirement_completed_count,
+            percent: (progress.percent() * 10.0).round() / 10.0,
+        }
+    }
 }
 
 /// One of the caller's enrollments, as Canvas embeds it in a course.
@@ -82,6 +106,7 @@ impl CourseView {
             self_enrollment: course.self_enrollment_code.is_some(),
             self_enrollment_code: if show_code { course.self_enrollment_code.clone() } else { None },
             seat_cap: course.seat_cap,
+            course_progress: None,
         }
     }
 }

@@ -162,6 +162,10 @@ async fn prerequisites_and_sequential_progress_unlock_as_the_learner_completes()
             StatusCode::OK
         );
         assert_eq!(states(&app.get(&format!("{base}/modules"), Some(&ann)).await.json), vec!["completed", "completed"]);
+        let progress = app.get(&format!("{base}?include[]=course_progress"), Some(&ann)).await;
+        assert_eq!(progress.json["course_progress"]["requirement_count"], 3, "{:?}", progress.json);
+        assert_eq!(progress.json["course_progress"]["requirement_completed_count"], 3);
+        assert_eq!(progress.json["course_progress"]["percent"], 100.0);
         // Taking the mark back (a JSON body, never an empty 204) starts Intro over.
         let undone = app.request(Method::DELETE, &done(link_item, intro_id), Some(&ann), None, Vec::new()).await;
         assert_eq!(undone.json, json!({"message": "OK"}));
@@ -301,5 +305,40 @@ async fn an_uploaded_lecture_is_a_video_item_for_enrolled_learners_only() {
         );
         let listed = app.get(&format!("{base}/media_objects"), Some(&ann)).await;
         assert_eq!(listed.json.as_array().unwrap().len(), 1);
+
+        // A teacher who is not an admin uploads into the course and follows the job; a learner may not.
+        let tess = app
+            .form(
+                Method::POST,
+                "/api/v1/accounts/self/users",
+                Some(app.admin()),
+                "pseudonym[unique_id]=tess%40north.example",
+            )
+            .await;
+        let form = format!(
+            "enrollment[user_id]={}&enrollment[type]=TeacherEnrollment&enrollment[enrollment_state]=active",
+            tess.json["id"]
+        );
+        app.form(Method::POST, &format!("{base}/enrollments"), Some(app.admin()), &form).await;
+        let tess = app.token_for("tess@north.example").await;
+        let theirs = app
+            .request(
+                Method::POST,
+                &format!("{base}/media_objects"),
+                Some(&tess),
+                Some("multipart/form-data; boundary=XyZ"),
+                upload_body("Cells, part 2"),
+            )
+            .await;
+        assert_eq!(theirs.status, StatusCode::CREATED, "{:?}", theirs.json);
+        let their_job = theirs.json["job_id"].as_str().unwrap();
+        assert_eq!(app.get(&format!("/api/v1/jobs/{their_job}"), Some(&tess)).await.status, StatusCode::OK);
+        assert_eq!(app.get(&format!("/api/v1/jobs/{their_job}"), Some(&ann)).await.status, StatusCode::FORBIDDEN);
+        // The account-wide upload route stays the admins'.
+        assert_eq!(
+            app.get(&format!("/api/v1/jobs/{job_id}"), Some(&tess)).await.status,
+            StatusCode::OK,
+            "a job of her course"
+        );
     }
 }
