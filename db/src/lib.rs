@@ -34,6 +34,13 @@ pub use ids::{AccountId, CourseId, EnrollmentId, MediaObjectId, ModuleId, Module
 /// A transaction on either database.
 pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
+/// This process's clock in Unix milliseconds, for the times rows record (creation, last change). Leases
+/// and deadlines use the database's clock instead ([`Dialect::now_ms_sql`]).
+pub fn now_ms() -> i64 {
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// Commits `transaction`, naming the failure as the others are named.
 pub async fn commit(transaction: Tx) -> Result<(), DbError> {
     transaction.commit().await.map_err(query_error("commit"))

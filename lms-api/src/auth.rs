@@ -6,8 +6,8 @@
 //! the token, never from a header the client sets.
 
 use axum::extract::{FromRef, FromRequestParts};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use lms_db::{AccountId, Db, Scope, TokenId, UserId};
 
 use crate::ApiError;
@@ -41,14 +41,11 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let header = parts.headers.get(header::AUTHORIZATION).ok_or(ApiError::InvalidToken)?;
-        let value = header.to_str().map_err(|_| ApiError::InvalidToken)?.trim();
-        let token = value
-            .split_once(' ')
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|token| !token.is_empty())
-            .ok_or(ApiError::InvalidToken)?;
+        // A middleware that needed the caller first (idempotency) left it here: no second look-up.
+        if let Some(principal) = parts.extensions.get::<Principal>() {
+            return Ok(principal.clone());
+        }
+        let token = bearer_token(&parts.headers).ok_or(ApiError::InvalidToken)?;
         let db = Db::from_ref(state);
         let mut transaction = db.read(Scope::System).await?;
         let found = store::authenticate(&mut transaction, &secrets::token_hash(token)).await?;
@@ -65,11 +62,27 @@ where
                 tracing::warn!(%error, token_id = %token.id, "could not record a token's use");
             }
         }
-        Ok(Principal {
+        let principal = Principal {
             user_id: user.id,
             account_id: user.account_id,
             account_admin: user.account_admin,
             token_id: token.id,
-        })
+        };
+        parts.extensions.insert(principal.clone());
+        Ok(principal)
     }
+}
+
+/// The token of an `Authorization: Bearer <token>` header (the scheme in any case), if the request has one.
+/// The one reader of that header: authentication, the rate limit and the operators' endpoints use it.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim()
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .filter(|token| !token.is_empty())
 }

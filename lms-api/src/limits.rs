@@ -16,6 +16,7 @@ use governor::middleware::StateInformationMiddleware;
 use governor::{Quota, RateLimiter};
 
 use crate::accounts::secrets::token_hash;
+use crate::auth::bearer_token;
 
 /// How many requests a token may make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,13 +63,7 @@ impl Limiter {
 
 /// The key of a request: its token's hash, or one shared key for requests without a token.
 fn key_of(request: &Request) -> String {
-    request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.trim().split_once(' '))
-        .map(|(_, token)| token_hash(token.trim()))
-        .unwrap_or_else(|| "anonymous".into())
+    bearer_token(request.headers()).map(token_hash).unwrap_or_else(|| "anonymous".into())
 }
 
 /// Middleware: answers 429 over the limit; otherwise passes the request on and adds

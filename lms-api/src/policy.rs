@@ -7,7 +7,7 @@ use lms_db::{AccountId, UserId};
 use crate::ApiError;
 use crate::auth::Principal;
 use crate::catalog::courses::CourseState;
-use crate::catalog::enrollments::EnrollmentType;
+use crate::catalog::enrollments::{Enrollment, EnrollmentState, EnrollmentType};
 
 /// What the caller is to one course: whether it administers the course's account, and the types of its
 /// enrollments there that count now (active, inside their window).
@@ -26,6 +26,25 @@ pub struct CourseAccess {
 }
 
 impl CourseAccess {
+    /// What a caller is to a course in `state`, from its `enrollments` there as they count at `now_ms`.
+    pub fn new<'e>(
+        admin: bool,
+        state: CourseState,
+        enrollments: impl IntoIterator<Item = &'e Enrollment>,
+        now_ms: i64,
+    ) -> CourseAccess {
+        let mut access = CourseAccess { admin, roles: Vec::new(), state, concluded_role: false, invited: false };
+        for enrollment in enrollments {
+            match enrollment.effective_state(now_ms) {
+                EnrollmentState::Active => access.roles.push(enrollment.kind),
+                EnrollmentState::Completed => access.concluded_role = true,
+                EnrollmentState::Invited => access.invited = true,
+                EnrollmentState::Inactive | EnrollmentState::Deleted => {}
+            }
+        }
+        access
+    }
+
     fn has(&self, kinds: &[EnrollmentType]) -> bool {
         self.roles.iter().any(|role| kinds.contains(role))
     }

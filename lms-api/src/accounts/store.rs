@@ -6,11 +6,7 @@ use lms_db::{AccountId, DbError, TokenId, Tx, UserId, query_error};
 use super::{AccessToken, Account, NewUser, User, secrets, sortable_name};
 use crate::ApiError;
 
-/// Current time in Unix milliseconds.
-pub(crate) fn now_ms() -> i64 {
-    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
-}
+pub(crate) use lms_db::now_ms;
 
 const USER_COLUMNS: &str = "id, account_id, name, sortable_name, short_name, login_id, account_admin, created_at";
 const TOKEN_COLUMNS: &str = "id, account_id, user_id, token_hint, purpose, created_at, expires_at, last_used_at";

@@ -23,7 +23,6 @@ use crate::accounts::store::now_ms;
 use crate::auth::Principal;
 use crate::policy::CourseAccess;
 use courses::Course;
-use enrollments::EnrollmentState;
 
 /// The course `id` of the caller's account and what the caller is to it; `None` when there is no such course
 /// there (the caller's handler answers 404, as for a course it may not see).
@@ -34,13 +33,6 @@ pub async fn course_access(
 ) -> Result<Option<(Course, CourseAccess)>, ApiError> {
     let Some(course) = courses::find(tx, principal.account_id, id).await? else { return Ok(None) };
     let mine = enrollments::of_user_in_course(tx, principal.account_id, id, principal.user_id).await?;
-    let now = now_ms();
-    let access = CourseAccess {
-        admin: principal.account_admin,
-        roles: mine.iter().filter(|e| e.effective_state(now) == EnrollmentState::Active).map(|e| e.kind).collect(),
-        state: course.state,
-        concluded_role: mine.iter().any(|e| e.effective_state(now) == EnrollmentState::Completed),
-        invited: mine.iter().any(|e| e.effective_state(now) == EnrollmentState::Invited),
-    };
+    let access = CourseAccess::new(principal.account_admin, course.state, &mine, now_ms());
     Ok(Some((course, access)))
 }

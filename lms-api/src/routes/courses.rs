@@ -14,7 +14,7 @@ use crate::auth::Principal;
 use crate::canvas::{Pagination, Params, lenient};
 use crate::catalog::course_access;
 use crate::catalog::courses::{self, Course, CourseFields, CourseState};
-use crate::catalog::enrollments::{self, EnrollmentFilter, EnrollmentState, EnrollmentType, NewEnrollment};
+use crate::catalog::enrollments::{self, Enrollment, EnrollmentFilter, EnrollmentState, EnrollmentType, NewEnrollment};
 use crate::error::{echo, forbidden, not_found, unprocessable};
 use crate::policy::{Action, CourseAccess, may};
 use crate::views::courses::{CourseEnrollmentView, CourseProgressView, CourseView};
@@ -265,17 +265,10 @@ async fn courses_of(
     let filter =
         EnrollmentFilter { user_id: Some(user), states: EnrollmentState::ALL.to_vec(), ..EnrollmentFilter::default() };
     let mine = enrollments::list(&mut tx, principal.account_id, &filter, 0, MAX_ENROLLMENTS_LISTED).await?;
-    let mut by_course: BTreeMap<CourseId, Vec<CourseEnrollmentView>> = BTreeMap::new();
-    for enrollment in &mine {
-        let effective = enrollment.effective_state(now);
-        if wanted_states.contains(&effective) {
-            by_course.entry(enrollment.course_id).or_default().push(CourseEnrollmentView {
-                kind: enrollment.kind.short(),
-                role: enrollment.kind.as_str(),
-                enrollment_state: effective.as_str(),
-                user_id: enrollment.user_id.0,
-            });
-        }
+    // The caller's enrollments that the list asks for, by course.
+    let mut by_course: BTreeMap<CourseId, Vec<&Enrollment>> = BTreeMap::new();
+    for enrollment in mine.iter().filter(|enrollment| wanted_states.contains(&enrollment.effective_state(now))) {
+        by_course.entry(enrollment.course_id).or_default().push(enrollment);
     }
     let ids: Vec<CourseId> = by_course.keys().copied().collect();
     let found = courses::find_many(&mut tx, principal.account_id, &ids).await?;
@@ -283,18 +276,8 @@ async fn courses_of(
     let visible: Vec<Course> = found
         .into_iter()
         .filter(|course| {
-            let roles = by_course.get(&course.id).map(Vec::as_slice).unwrap_or_default();
-            let access = CourseAccess {
-                admin: false,
-                roles: roles
-                    .iter()
-                    .filter(|view| view.enrollment_state == "active")
-                    .filter_map(|view| EnrollmentType::parse(view.role))
-                    .collect(),
-                state: course.state,
-                concluded_role: roles.iter().any(|view| view.enrollment_state == "completed"),
-                invited: roles.iter().any(|view| view.enrollment_state == "invited"),
-            };
+            let theirs = by_course.get(&course.id).into_iter().flatten().copied();
+            let access = CourseAccess::new(false, course.state, theirs, now);
             course.state != CourseState::Deleted
                 && (may(principal, Action::ReadCourse(&access)) || principal.account_admin)
         })
@@ -304,7 +287,17 @@ async fn courses_of(
         visible.into_iter().skip(start).take(usize::try_from(pagination.fetch_limit()).unwrap_or(0)).collect();
     let views = with_totals(&mut tx, principal.account_id, &page, include.wants("total_students"), |course| {
         let mut view = CourseView::new(course, false);
-        view.enrollments = by_course.get(&course.id).cloned();
+        view.enrollments = by_course.get(&course.id).map(|theirs| {
+            theirs
+                .iter()
+                .map(|enrollment| CourseEnrollmentView {
+                    kind: enrollment.kind.short(),
+                    role: enrollment.kind.as_str(),
+                    enrollment_state: enrollment.effective_state(now).as_str(),
+                    user_id: enrollment.user_id.0,
+                })
+                .collect()
+        });
         view
     })
     .await?;
@@ -322,7 +315,7 @@ pub(crate) async fn show(
     let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let (course, access) = readable_course(&mut tx, &principal, &id).await?;
     let progress = if include.wants("course_progress") {
-        crate::routes::modules::course_progress(&mut tx, &state, &principal, &course, &access, None).await?
+        crate::routes::modules::course_progress(&mut tx, &principal, &course, &access, None).await?
     } else {
         None
     };

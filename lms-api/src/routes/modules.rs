@@ -34,13 +34,13 @@ struct CourseTree {
     items: BTreeMap<ModuleId, Vec<ModuleItem>>,
     /// The learner whose progress is shown, and that progress.
     progress: Option<(UserId, CourseProgress)>,
+    /// Views of the course's media objects, by id, once `with_media` loaded them.
     media: HashMap<i64, MediaObjectView>,
 }
 
 impl CourseTree {
     async fn load(
         tx: &mut Tx,
-        state: &AppState,
         principal: &Principal,
         course: &Course,
         access: &CourseAccess,
@@ -96,12 +96,23 @@ impl CourseTree {
             }
             None => None,
         };
-        let media = media::all_of_course(tx, account, course.id)
+        Ok(CourseTree { modules, items, progress, media: HashMap::new() })
+    }
+
+    /// Adds the course's media objects, which Video items show; only reads that answer with items need them.
+    async fn with_media(
+        mut self,
+        tx: &mut Tx,
+        state: &AppState,
+        principal: &Principal,
+        course: &Course,
+    ) -> Result<CourseTree, ApiError> {
+        self.media = media::all_of_course(tx, principal.account_id, course.id)
             .await?
             .iter()
             .map(|object| (object.id.0, MediaObjectView::new(object, &state.config.public_base_url)))
             .collect();
-        Ok(CourseTree { modules, items, progress, media })
+        Ok(self)
     }
 
     fn module_view(&self, module: &Module, origin: &str, with_items: bool) -> ModuleView {
@@ -142,13 +153,12 @@ impl CourseTree {
 /// `include[]=course_progress` shows it; `None` for a caller without progress (staff without `student`).
 pub(crate) async fn course_progress(
     tx: &mut Tx,
-    state: &AppState,
     principal: &Principal,
     course: &Course,
     access: &CourseAccess,
     student: Option<UserId>,
 ) -> Result<Option<CourseProgress>, ApiError> {
-    let tree = CourseTree::load(tx, state, principal, course, access, student).await?;
+    let tree = CourseTree::load(tx, principal, course, access, student).await?;
     Ok(tree.progress.map(|(_, progress)| progress))
 }
 
@@ -172,7 +182,10 @@ pub(crate) async fn list(
 ) -> Result<Response, ApiError> {
     let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let (course, access) = readable_course(&mut tx, &principal, &id).await?;
-    let tree = CourseTree::load(&mut tx, &state, &principal, &course, &access, query.student_id.map(UserId)).await?;
+    let tree = CourseTree::load(&mut tx, &principal, &course, &access, query.student_id.map(UserId))
+        .await?
+        .with_media(&mut tx, &state, &principal, &course)
+        .await?;
     lms_db::commit(tx).await?;
     let with_items = query.include.iter().any(|item| item == "items");
     let views: Vec<ModuleView> = tree
@@ -195,7 +208,10 @@ pub(crate) async fn show(
 ) -> Result<Json<ModuleView>, ApiError> {
     let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let (course, access) = readable_course(&mut tx, &principal, &id).await?;
-    let tree = CourseTree::load(&mut tx, &state, &principal, &course, &access, query.student_id.map(UserId)).await?;
+    let tree = CourseTree::load(&mut tx, &principal, &course, &access, query.student_id.map(UserId))
+        .await?
+        .with_media(&mut tx, &state, &principal, &course)
+        .await?;
     lms_db::commit(tx).await?;
     let module = tree.module(&module_id)?;
     Ok(Json(tree.module_view(module, &origin, query.include.iter().any(|item| item == "items"))))
@@ -343,7 +359,10 @@ pub(crate) async fn items(
 ) -> Result<Response, ApiError> {
     let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let (course, access) = readable_course(&mut tx, &principal, &id).await?;
-    let tree = CourseTree::load(&mut tx, &state, &principal, &course, &access, query.student_id.map(UserId)).await?;
+    let tree = CourseTree::load(&mut tx, &principal, &course, &access, query.student_id.map(UserId))
+        .await?
+        .with_media(&mut tx, &state, &principal, &course)
+        .await?;
     lms_db::commit(tx).await?;
     let module = tree.module(&module_id)?;
     let views: Vec<ModuleItemView> = tree
@@ -368,7 +387,10 @@ pub(crate) async fn item(
 ) -> Result<Json<ModuleItemView>, ApiError> {
     let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let (course, access) = readable_course(&mut tx, &principal, &id).await?;
-    let tree = CourseTree::load(&mut tx, &state, &principal, &course, &access, query.student_id.map(UserId)).await?;
+    let tree = CourseTree::load(&mut tx, &principal, &course, &access, query.student_id.map(UserId))
+        .await?
+        .with_media(&mut tx, &state, &principal, &course)
+        .await?;
     lms_db::commit(tx).await?;
     let module = tree.module(&module_id)?;
     Ok(Json(tree.item_view(tree.item(module, &item_id)?, &origin)))
@@ -523,14 +545,13 @@ pub(crate) async fn create_item(
 /// must not be locked for it.
 async fn open_item(
     tx: &mut Tx,
-    state: &AppState,
     principal: &Principal,
     id: &str,
     module_id: &str,
     item_id: &str,
 ) -> Result<ModuleItem, ApiError> {
     let (course, access) = readable_course(tx, principal, id).await?;
-    let tree = CourseTree::load(tx, state, principal, &course, &access, None).await?;
+    let tree = CourseTree::load(tx, principal, &course, &access, None).await?;
     let module = tree.module(module_id)?;
     let item = tree.item(module, item_id)?.clone();
     let locked =
@@ -577,7 +598,7 @@ async fn record(
     change: ActivityChange,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let mut tx = state.db.begin(Scope::Tenant(&principal.tenant())).await?;
-    let item = open_item(&mut tx, state, principal, id, module_id, item_id).await?;
+    let item = open_item(&mut tx, principal, id, module_id, item_id).await?;
     if matches!(change, ActivityChange::MarkedDone(_)) && item.requirement != Some(Requirement::MustMarkDone) {
         return Err(ApiError::Conflict {
             code: "not-mark-done",
@@ -618,7 +639,7 @@ pub(crate) async fn watch(
         return Err(unprocessable("ranges", format!("at most {MAX_RANGES_PER_REPORT} ranges a report")));
     }
     let mut tx = state.db.begin(Scope::Tenant(&principal.tenant())).await?;
-    let item = open_item(&mut tx, &state, &principal, &id, &module_id, &item_id).await?;
+    let item = open_item(&mut tx, &principal, &id, &module_id, &item_id).await?;
     if item.kind != ItemKind::Video {
         return Err(ApiError::Conflict { code: "not-a-video", message: "only video items report watching".into() });
     }

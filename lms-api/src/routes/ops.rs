@@ -45,12 +45,7 @@ pub(crate) fn public_router(ops: Ops) -> Router {
 
 async fn metrics(State(state): State<Ops>, headers: HeaderMap) -> Response {
     if let Some(token) = &state.token {
-        let presented = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.trim().split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim());
+        let presented = crate::auth::bearer_token(&headers);
         // Compared in constant time: the token is a password.
         let matches = presented.is_some_and(|presented| {
             presented.len() == token.len()

@@ -89,11 +89,7 @@ pub struct JobStore {
     policy: RetryPolicy,
 }
 
-/// Current time in Unix milliseconds.
-pub(crate) fn now_ms() -> i64 {
-    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
-}
+pub(crate) use lms_db::now_ms;
 
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
