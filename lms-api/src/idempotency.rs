@@ -101,19 +101,20 @@ async fn run(state: &AppState, request: Request, next: Next) -> Result<Response,
     let response = next.run(Request::from_parts(parts, body)).await;
     let (response_parts, response_body) = response.into_parts();
     let status = response_parts.status;
-    let bytes = match axum::body::to_bytes(response_body, BUFFERED_BYTES).await {
+    // The request has had its effect: its answer goes back whatever happens to the copy kept.
+    let bytes = match axum::body::to_bytes(response_body, usize::MAX).await {
         Ok(bytes) => bytes,
         Err(error) => {
             forget(state, &principal, &tenant, &key).await;
-            tracing::warn!(%error, "an answer too large to keep for its Idempotency-Key");
-            return Ok(ApiError::BadRequest {
-                code: "answer-too-large",
-                message: "the answer is too large to keep".into(),
+            return Err(ApiError::BadRequest {
+                code: "invalid-body",
+                message: format!("the answer could not be read: {error}"),
             }
             .into_response());
         }
     };
-    if status.is_server_error() {
+    if status.is_server_error() || bytes.len() > BUFFERED_BYTES {
+        // A failure may succeed when retried; an answer too large to keep runs again when retried.
         forget(state, &principal, &tenant, &key).await;
     } else {
         let content_type =
