@@ -119,9 +119,9 @@ impl ApiError {
             ApiError::Unprocessable { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid-field"),
             ApiError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "too-large"),
             ApiError::UnsupportedType { .. } => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported-type"),
-            ApiError::Pipeline(error @ PipelineError::Unsupported { .. }) => {
-                (StatusCode::NOT_IMPLEMENTED, error.code())
-            }
+            // What this server's configuration does not offer (presigned uploads without S3): the client
+            // has to take another way, as the message says, so it is a refusal of the request, not a fault.
+            ApiError::Pipeline(error @ PipelineError::Unsupported { .. }) => (StatusCode::BAD_REQUEST, error.code()),
             ApiError::Pipeline(error @ PipelineError::InvalidKey { .. }) => (StatusCode::BAD_REQUEST, error.code()),
             ApiError::Pipeline(error) if error.is_retryable() => (StatusCode::SERVICE_UNAVAILABLE, error.code()),
             ApiError::Pipeline(error) => (StatusCode::INTERNAL_SERVER_ERROR, error.code()),

@@ -1,7 +1,8 @@
 //! `lms-api` owns the LMS server's HTTP surface (axum): who is asking, what they may do, and the resources
 //! they reach, in Canvas's REST shape where Canvas has the resource.
 //!
-//! - `router`: every route, in one place.
+//! - `router`: every route, in one place; `openapi`: the OpenAPI 3.1 document the routes' declarations
+//!   make, served at `/api/v1/openapi.json`.
 //! - `auth`: the [`Principal`] of a request, from its bearer token; `policy`: what a principal may do, as
 //!   one function over one table.
 //! - `accounts`: accounts (tenants), users, passwords and access tokens: model and store.
@@ -28,6 +29,7 @@ mod error;
 mod idempotency;
 pub mod limits;
 mod media;
+mod openapi;
 pub mod policy;
 mod router;
 mod routes;

@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::fleet::{account_named, create_database, serve};
 use crate::util::run_with_limit;
 
-fn python() -> PathBuf {
+pub(crate) fn python() -> PathBuf {
     let cache = std::env::var_os("LMS_MEDIA_CACHE")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache/lms-media"));

@@ -8,6 +8,7 @@ mod fleet;
 mod hls;
 mod lms;
 mod probe;
+mod schemathesis;
 mod scorm;
 mod transcode;
 mod util;

@@ -69,6 +69,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Params<T> {
 
 /// Reads a parameter tree into `T`, naming the field that does not fit.
 pub fn read<T: DeserializeOwned>(tree: Value) -> Result<T, ApiError> {
+    if let Some(path) = nul_in(&tree, String::new()) {
+        return Err(ApiError::BadRequest {
+            code: "invalid-parameter",
+            message: format!("parameter {path}: contains a NUL character"),
+        });
+    }
     serde_path_to_error::deserialize(tree).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
@@ -77,6 +83,24 @@ pub fn read<T: DeserializeOwned>(tree: Value) -> Result<T, ApiError> {
             message: if path == "." { format!("parameters: {inner}") } else { format!("parameter {path}: {inner}") },
         }
     })
+}
+
+/// The path (`module.name`) of the first name or text in `tree` that holds a NUL character: no stored
+/// text may (PostgreSQL refuses them, and no real input has one).
+fn nul_in(tree: &Value, path: String) -> Option<String> {
+    let at = |key: &str| if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") };
+    match tree {
+        Value::String(text) => text.contains('\0').then_some(path),
+        Value::Array(items) => items.iter().enumerate().find_map(|(index, item)| nul_in(item, at(&index.to_string()))),
+        Value::Object(map) => map.iter().find_map(|(key, value)| {
+            if key.contains('\0') {
+                Some(at(&crate::error::echo(&key.replace('\0', "\\0"))))
+            } else {
+                nul_in(value, at(key))
+            }
+        }),
+        _ => None,
+    }
 }
 
 fn bad_params(error: form::FormError) -> ApiError {

@@ -22,7 +22,7 @@ use crate::catalog::enrollments::{self, EnrollmentState, EnrollmentType, NewEnro
 pub const MAX_ROWS: usize = 100_000;
 
 /// What an import did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ImportReport {
     /// Rows read (without the header).
     pub rows: usize,

@@ -19,6 +19,13 @@ use crate::{ApiError, AppState};
 const MIN_PASSWORD_CHARS: usize = 8;
 
 /// `GET /api/v1/accounts`: the accounts the caller administers (its own, for an admin).
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts",
+    tag = "accounts",
+    params(crate::openapi::PageQuery),
+    responses((status = 200, description = "The accounts the caller administers", body = Vec<AccountView>)),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -36,6 +43,13 @@ pub(crate) async fn list(
 }
 
 /// `GET /api/v1/accounts/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{id}",
+    tag = "accounts",
+    params(("id" = i64, Path, description = "The account (its id, or `self`)")),
+    responses((status = 200, description = "The account", body = AccountView)),
+)]
 pub(crate) async fn show(
     State(state): State<AppState>,
     principal: Principal,
@@ -60,6 +74,13 @@ pub(crate) struct UserSearch {
 }
 
 /// `GET /api/v1/accounts/{id}/users`: the account's users, by sortable name.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{id}/users",
+    tag = "accounts",
+    params(("id" = i64, Path, description = "The account (its id, or `self`)"), crate::openapi::PageQuery, ("search_term" = Option<String>, Query, description = "Part of a name or login (2 characters or more)")),
+    responses((status = 200, description = "The account's users", body = Vec<UserView>)),
+)]
 pub(crate) async fn users(
     State(state): State<AppState>,
     principal: Principal,
@@ -86,23 +107,26 @@ pub(crate) async fn users(
 }
 
 /// Body of `POST /api/v1/accounts/{id}/users`, as Canvas takes it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct CreateUser {
     #[serde(default)]
     user: UserFields,
     #[serde(default)]
+    #[schema(required = true)]
     pseudonym: PseudonymFields,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 struct UserFields {
     #[serde(default, deserialize_with = "lenient::opt_string")]
     name: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 struct PseudonymFields {
+    /// The login: an email address.
     #[serde(default, deserialize_with = "lenient::opt_string")]
+    #[schema(required = true, format = Email)]
     unique_id: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     password: Option<String>,
@@ -110,6 +134,14 @@ struct PseudonymFields {
 
 /// `POST /api/v1/accounts/{id}/users`: an admin adds a user (`user[name]`, `pseudonym[unique_id]`,
 /// `pseudonym[password]`).
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{id}/users",
+    tag = "accounts",
+    params(("id" = i64, Path, description = "The account (its id, or `self`)")),
+    request_body(content = CreateUser, content_type = "application/json"),
+    responses((status = 200, description = "The new user", body = UserView)),
+)]
 pub(crate) async fn create_user(
     State(state): State<AppState>,
     principal: Principal,

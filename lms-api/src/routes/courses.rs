@@ -22,9 +22,10 @@ use crate::views::parse_time;
 use crate::{ApiError, AppState};
 
 /// A course's settings as Canvas clients send them (`course[name]=…`).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub(crate) struct CourseParams {
     #[serde(default, deserialize_with = "lenient::opt_string")]
+    #[schema(min_length = 1, max_length = 255)]
     name: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     course_code: Option<String>,
@@ -43,9 +44,10 @@ pub(crate) struct CourseParams {
 }
 
 /// Body of `POST /api/v1/accounts/{id}/courses`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub(crate) struct CreateCourse {
     #[serde(default)]
+    #[schema(required = true)]
     course: CourseParams,
     /// Publish at once.
     #[serde(default, deserialize_with = "lenient::opt_bool")]
@@ -56,7 +58,7 @@ pub(crate) struct CreateCourse {
 }
 
 /// Body of `PUT /api/v1/courses/{id}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub(crate) struct UpdateCourse {
     #[serde(default)]
     course: CourseParams,
@@ -116,6 +118,14 @@ fn course_fields(params: &CourseParams, creating: bool) -> Result<CourseFields, 
 }
 
 /// `POST /api/v1/accounts/{id}/courses`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{id}/courses",
+    tag = "courses",
+    params(("id" = i64, Path, description = "The account (its id, or `self`)")),
+    request_body(content = CreateCourse, content_type = "application/json"),
+    responses((status = 200, description = "The new course", body = CourseView)),
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -148,6 +158,13 @@ pub(crate) async fn create(
 }
 
 /// `GET /api/v1/accounts/{id}/courses`: the account's courses, for its admins.
+#[utoipa::path(
+    get,
+    path = "/api/v1/accounts/{id}/courses",
+    tag = "courses",
+    params(("id" = i64, Path, description = "The account (its id, or `self`)"), crate::openapi::PageQuery, ("include[]" = Option<Vec<String>>, Query, description = "`total_students`, `course_progress`")),
+    responses((status = 200, description = "The account's courses", body = Vec<CourseView>)),
+)]
 pub(crate) async fn list_in_account(
     State(state): State<AppState>,
     principal: Principal,
@@ -209,6 +226,13 @@ async fn with_totals(
 }
 
 /// `GET /api/v1/courses`: the caller's courses, each with the caller's enrollments in it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/courses",
+    tag = "courses",
+    params(crate::openapi::PageQuery, ("include[]" = Option<Vec<String>>, Query, description = "`total_students`, `course_progress`"), ("enrollment_state" = Option<String>, Query, description = "`active`, `invited_or_pending` or `completed`")),
+    responses((status = 200, description = "The caller's courses", body = Vec<CourseView>)),
+)]
 pub(crate) async fn list_mine(
     State(state): State<AppState>,
     principal: Principal,
@@ -220,6 +244,13 @@ pub(crate) async fn list_mine(
 }
 
 /// `GET /api/v1/users/{id}/courses`: a user's courses (the caller's own, or any user's for an admin).
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/courses",
+    tag = "courses",
+    params(("id" = i64, Path, description = "The user (its id, or `self`)"), crate::openapi::PageQuery, ("include[]" = Option<Vec<String>>, Query, description = "`total_students`, `course_progress`")),
+    responses((status = 200, description = "The user's courses", body = Vec<CourseView>)),
+)]
 pub(crate) async fn list_of_user(
     State(state): State<AppState>,
     principal: Principal,
@@ -306,6 +337,13 @@ async fn courses_of(
 }
 
 /// `GET /api/v1/courses/{id}` (`include[]=total_students`, `include[]=course_progress` for a learner).
+#[utoipa::path(
+    get,
+    path = "/api/v1/courses/{id}",
+    tag = "courses",
+    params(("id" = i64, Path, description = "The course"), ("include[]" = Option<Vec<String>>, Query, description = "`total_students`, `course_progress`")),
+    responses((status = 200, description = "The course", body = CourseView)),
+)]
 pub(crate) async fn show(
     State(state): State<AppState>,
     principal: Principal,
@@ -335,6 +373,14 @@ pub(crate) async fn show(
 
 /// `PUT /api/v1/courses/{id}`: settings, and `course[event]` (`offer`, `claim`, `conclude`, `delete`; a
 /// deleted course is gone for every caller). The answer is the course, with its `name` (canvasapi reads it).
+#[utoipa::path(
+    put,
+    path = "/api/v1/courses/{id}",
+    tag = "courses",
+    params(("id" = i64, Path, description = "The course")),
+    request_body(content = UpdateCourse, content_type = "application/json"),
+    responses((status = 200, description = "The course as changed", body = CourseView)),
+)]
 pub(crate) async fn update(
     State(state): State<AppState>,
     principal: Principal,

@@ -18,6 +18,7 @@ use lms_pipeline::storage::{ObjectMeta, StorageKey};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Principal;
+use crate::canvas::Params;
 use crate::policy::{Action, authorized_tenant};
 use crate::routes::uploads::{SNIFF_BYTES, video_extension};
 use crate::views::jobs::JobView;
@@ -28,15 +29,20 @@ const PRESIGNED_LIFETIME: Duration = Duration::from_secs(3600);
 /// The object name of a direct upload; its container is decided from its bytes at completion.
 const UPLOAD_NAME: &str = "lecture.upload";
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PresignRequest {
+    /// The uploader's file name, for display.
     filename: String,
+    /// The file's size in bytes.
+    #[schema(minimum = 1)]
     size: u64,
+    /// The file's MIME type, `video/...`.
+    #[schema(pattern = "^video/")]
     content_type: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct PresignResponse {
     upload_id: String,
     method: &'static str,
@@ -46,7 +52,7 @@ pub(crate) struct PresignResponse {
     complete_url: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CompleteRequest {
     /// The uploader's file name, for display.
@@ -58,10 +64,17 @@ fn upload_key(tenant: &str, id: &str) -> Result<StorageKey, ApiError> {
     Ok(StorageKey::source(tenant, id, UPLOAD_NAME)?)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/uploads/presigned",
+    tag = "jobs",
+    request_body(content = PresignRequest, content_type = "application/json"),
+    responses((status = 201, description = "Where to PUT the file, and how to finish", body = PresignResponse)),
+)]
 pub(crate) async fn presign(
     State(state): State<AppState>,
     principal: Principal,
-    Json(request): Json<PresignRequest>,
+    Params(request): Params<PresignRequest>,
 ) -> Result<(StatusCode, Json<PresignResponse>), ApiError> {
     let tenant = authorized_tenant(&principal, Action::Upload)?;
     if request.size == 0 {
@@ -92,14 +105,24 @@ pub(crate) async fn presign(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/uploads/{id}/complete",
+    tag = "jobs",
+    params(("id" = String, Path, description = "The upload id from the presigned answer")),
+    request_body(content = CompleteRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The job, queued", body = JobView),
+        (status = 200, description = "The job, queued already by an earlier completion", body = JobView)
+    ),
+)]
 pub(crate) async fn complete(
     State(state): State<AppState>,
     principal: Principal,
     Path(id): Path<String>,
-    body: Option<Json<CompleteRequest>>,
+    Params(request): Params<CompleteRequest>,
 ) -> Result<(StatusCode, Json<JobView>), ApiError> {
     let tenant = authorized_tenant(&principal, Action::Upload)?;
-    let request = body.map(|Json(request)| request).unwrap_or_default();
     let key = upload_key(&tenant, &id)?;
     if let Some(existing) = state.store.get(&tenant, &id).await? {
         return Ok((StatusCode::OK, Json(JobView::new(&existing, &state.config.public_base_url))));

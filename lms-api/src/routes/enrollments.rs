@@ -25,17 +25,24 @@ use crate::views::users::UserView;
 use crate::{ApiError, AppState};
 
 /// Body of `POST /api/v1/courses/{id}/enrollments`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub(crate) struct CreateEnrollment {
     #[serde(default)]
+    #[schema(required = true)]
     enrollment: EnrollmentParams,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 struct EnrollmentParams {
+    /// The user (a learner enrolling itself with a code may leave it out).
     #[serde(default, deserialize_with = "lenient::opt_string")]
+    #[schema(required = true, pattern = "^[0-9]+$")]
     user_id: Option<String>,
     #[serde(default, rename = "type", deserialize_with = "lenient::opt_string")]
+    #[schema(
+        required = true,
+        pattern = "^(StudentEnrollment|TeacherEnrollment|TaEnrollment|DesignerEnrollment|ObserverEnrollment)$"
+    )]
     kind: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     enrollment_state: Option<String>,
@@ -50,6 +57,14 @@ struct EnrollmentParams {
 /// `POST /api/v1/courses/{id}/enrollments`: staff enroll a user of the account; a learner enrolls itself
 /// with the course's code (`enrollment[self_enrollment_code]`, `enrollment[user_id]=self`), within the seat
 /// cap. Enrolling again renews the same enrollment.
+#[utoipa::path(
+    post,
+    path = "/api/v1/courses/{id}/enrollments",
+    tag = "enrollments",
+    params(("id" = i64, Path, description = "The course")),
+    request_body(content = CreateEnrollment, content_type = "application/json"),
+    responses((status = 200, description = "The enrollment", body = EnrollmentView)),
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -196,6 +211,13 @@ impl ListParams {
 }
 
 /// `GET /api/v1/courses/{id}/enrollments`: the roster for staff; a learner sees its own enrollments only.
+#[utoipa::path(
+    get,
+    path = "/api/v1/courses/{id}/enrollments",
+    tag = "enrollments",
+    params(("id" = i64, Path, description = "The course"), crate::openapi::PageQuery, ("type[]" = Option<Vec<String>>, Query, description = "Enrollment types (`StudentEnrollment`, ...)"), ("state[]" = Option<Vec<String>>, Query, description = "Enrollment states"), ("user_id" = Option<String>, Query, description = "One user")),
+    responses((status = 200, description = "The enrollments", body = Vec<EnrollmentView>)),
+)]
 pub(crate) async fn list_in_course(
     State(state): State<AppState>,
     principal: Principal,
@@ -219,6 +241,13 @@ pub(crate) async fn list_in_course(
 }
 
 /// `GET /api/v1/users/{id}/enrollments`: a user's enrollments (its own, or any user's for an admin).
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/enrollments",
+    tag = "enrollments",
+    params(("id" = i64, Path, description = "The user (its id, or `self`)"), crate::openapi::PageQuery, ("type[]" = Option<Vec<String>>, Query, description = "Enrollment types"), ("state[]" = Option<Vec<String>>, Query, description = "Enrollment states")),
+    responses((status = 200, description = "The enrollments", body = Vec<EnrollmentView>)),
+)]
 pub(crate) async fn list_of_user(
     State(state): State<AppState>,
     principal: Principal,
@@ -271,6 +300,13 @@ pub(crate) struct EndEnrollment {
 
 /// `DELETE /api/v1/courses/{id}/enrollments/{enrollment_id}` with `task` (`conclude` when absent, as in
 /// Canvas): the enrollment, changed.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/courses/{id}/enrollments/{enrollment_id}",
+    tag = "enrollments",
+    params(("id" = i64, Path, description = "The course"), ("enrollment_id" = i64, Path, description = "The enrollment"), ("task" = Option<String>, Query, description = "`conclude` (the default), `delete`, `inactivate` or `deactivate`")),
+    responses((status = 200, description = "The enrollment as ended", body = EnrollmentView)),
+)]
 pub(crate) async fn end(
     State(state): State<AppState>,
     principal: Principal,
@@ -301,6 +337,13 @@ pub(crate) async fn end(
 }
 
 /// `POST /api/v1/courses/{id}/enrollments/{enrollment_id}/accept`: the invited user joins.
+#[utoipa::path(
+    post,
+    path = "/api/v1/courses/{id}/enrollments/{enrollment_id}/accept",
+    tag = "enrollments",
+    params(("id" = i64, Path, description = "The course"), ("enrollment_id" = i64, Path, description = "The enrollment")),
+    responses((status = 200, description = "Canvas's success answer", body = crate::openapi::Success)),
+)]
 pub(crate) async fn accept(
     State(state): State<AppState>,
     principal: Principal,
@@ -341,6 +384,13 @@ pub(crate) struct SearchUsers {
 
 /// `GET /api/v1/courses/{id}/search_users`: the people of the course, with `include[]=enrollments`; only the
 /// course's staff and the account's admins see their email addresses.
+#[utoipa::path(
+    get,
+    path = "/api/v1/courses/{id}/search_users",
+    tag = "enrollments",
+    params(("id" = i64, Path, description = "The course"), crate::openapi::PageQuery, ("enrollment_type[]" = Option<Vec<String>>, Query, description = "`student`, `teacher`, ..."), ("include[]" = Option<Vec<String>>, Query, description = "`enrollments`")),
+    responses((status = 200, description = "The people of the course", body = Vec<UserView>)),
+)]
 pub(crate) async fn search_users(
     State(state): State<AppState>,
     principal: Principal,
@@ -402,6 +452,13 @@ pub(crate) async fn search_users(
 }
 
 /// `GET /api/v1/courses/{id}/users/{user_id}`: one person of the course.
+#[utoipa::path(
+    get,
+    path = "/api/v1/courses/{id}/users/{user_id}",
+    tag = "enrollments",
+    params(("id" = i64, Path, description = "The course"), ("user_id" = i64, Path, description = "The user")),
+    responses((status = 200, description = "The person", body = UserView)),
+)]
 pub(crate) async fn course_user(
     State(state): State<AppState>,
     principal: Principal,
@@ -426,6 +483,14 @@ pub(crate) async fn course_user(
 
 /// `POST /api/v1/accounts/{id}/enrollments/import`: an SIS-style CSV file as the body (see
 /// `catalog::import`), for the account's admins; the answer counts what changed.
+#[utoipa::path(
+    post,
+    path = "/api/v1/accounts/{id}/enrollments/import",
+    tag = "enrollments",
+    params(("id" = i64, Path, description = "The account (its id, or `self`)")),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 200, description = "What the file changed", body = crate::catalog::import::ImportReport)),
+)]
 pub(crate) async fn import(
     State(state): State<AppState>,
     principal: Principal,

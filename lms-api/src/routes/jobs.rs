@@ -43,6 +43,13 @@ async fn find(state: &AppState, tenant: &str, id: &str) -> Result<JobRecord, Api
     state.store.get(tenant, id).await?.ok_or_else(|| ApiError::NotFound { what: format!("job {id}") })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/jobs/{id}",
+    tag = "jobs",
+    params(("id" = String, Path, description = "The job")),
+    responses((status = 200, description = "The job", body = JobView)),
+)]
 pub(crate) async fn show(
     State(state): State<AppState>,
     principal: Principal,
@@ -53,6 +60,13 @@ pub(crate) async fn show(
     Ok(Json(JobView::new(&record, &state.config.public_base_url)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/jobs/{id}/replay",
+    tag = "jobs",
+    params(("id" = String, Path, description = "The job")),
+    responses((status = 200, description = "The job, queued again", body = JobView)),
+)]
 pub(crate) async fn replay(
     State(state): State<AppState>,
     principal: Principal,
@@ -65,6 +79,13 @@ pub(crate) async fn replay(
 }
 
 /// Sends the job as a `job` event whenever it changes, and ends after a final state.
+#[utoipa::path(
+    get,
+    path = "/api/v1/jobs/{id}/events",
+    tag = "jobs",
+    params(("id" = String, Path, description = "The job")),
+    responses((status = 200, description = "Server-sent events: a `job` event (a JobView) at every change, until a final state", body = String, content_type = "text/event-stream")),
+)]
 pub(crate) async fn events(
     State(state): State<AppState>,
     principal: Principal,

@@ -20,6 +20,14 @@ use crate::{ApiError, AppState};
 
 /// `POST /api/v1/courses/{id}/media_objects`: a lecture (multipart `file`, `subtitle.<language>`, `title`)
 /// becomes a media object of the course, with its transcode job, in one transaction.
+#[utoipa::path(
+    post,
+    path = "/api/v1/courses/{id}/media_objects",
+    tag = "media",
+    params(("id" = i64, Path, description = "The course")),
+    request_body(content = crate::openapi::LectureUpload, content_type = "multipart/form-data"),
+    responses((status = 201, description = "The lecture, its job queued", body = MediaObjectView)),
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -44,6 +52,14 @@ pub(crate) async fn create(
 }
 
 /// `POST /api/v1/courses/{id}/media_objects/{media_id}/versions`: a new upload of the same lecture.
+#[utoipa::path(
+    post,
+    path = "/api/v1/courses/{id}/media_objects/{media_id}/versions",
+    tag = "media",
+    params(("id" = i64, Path, description = "The course"), ("media_id" = i64, Path, description = "The media object")),
+    request_body(content = crate::openapi::LectureUpload, content_type = "multipart/form-data"),
+    responses((status = 201, description = "The lecture, the new version's job queued", body = MediaObjectView)),
+)]
 pub(crate) async fn replace(
     State(state): State<AppState>,
     principal: Principal,
@@ -69,6 +85,13 @@ pub(crate) async fn replace(
 }
 
 /// `GET /api/v1/courses/{id}/media_objects`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/courses/{id}/media_objects",
+    tag = "media",
+    params(("id" = i64, Path, description = "The course"), crate::openapi::PageQuery),
+    responses((status = 200, description = "The course's lectures", body = Vec<MediaObjectView>)),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -85,6 +108,13 @@ pub(crate) async fn list(
 }
 
 /// `GET /api/v1/courses/{id}/media_objects/{media_id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/courses/{id}/media_objects/{media_id}",
+    tag = "media",
+    params(("id" = i64, Path, description = "The course"), ("media_id" = i64, Path, description = "The media object")),
+    responses((status = 200, description = "The lecture", body = MediaObjectView)),
+)]
 pub(crate) async fn show(
     State(state): State<AppState>,
     principal: Principal,

@@ -172,6 +172,13 @@ pub(crate) struct TreeQuery {
 }
 
 /// `GET /api/v1/courses/{id}/modules` (`include[]=items`, `include[]=content_details`, `student_id`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/courses/{id}/modules",
+    tag = "modules",
+    params(("id" = i64, Path, description = "The course"), crate::openapi::PageQuery, ("include[]" = Option<Vec<String>>, Query, description = "`items`, `content_details`"), ("student_id" = Option<i64>, Query, description = "Whose progress staff see")),
+    responses((status = 200, description = "The modules", body = Vec<ModuleView>)),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -199,6 +206,13 @@ pub(crate) async fn list(
 }
 
 /// `GET /api/v1/courses/{id}/modules/{module_id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/courses/{id}/modules/{module_id}",
+    tag = "modules",
+    params(("id" = i64, Path, description = "The course"), ("module_id" = i64, Path, description = "The module"), ("include[]" = Option<Vec<String>>, Query, description = "`items`, `content_details`"), ("student_id" = Option<i64>, Query, description = "Whose progress staff see")),
+    responses((status = 200, description = "The module", body = ModuleView)),
+)]
 pub(crate) async fn show(
     State(state): State<AppState>,
     principal: Principal,
@@ -218,13 +232,14 @@ pub(crate) async fn show(
 }
 
 /// `module[...]` fields.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub(crate) struct ModuleBody {
     #[serde(default)]
+    #[schema(required = true)]
     module: ModuleParams,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 struct ModuleParams {
     #[serde(default, deserialize_with = "lenient::opt_string")]
     name: Option<String>,
@@ -307,6 +322,14 @@ fn module_fields(
 }
 
 /// `POST /api/v1/courses/{id}/modules`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/courses/{id}/modules",
+    tag = "modules",
+    params(("id" = i64, Path, description = "The course")),
+    request_body(content = ModuleBody, content_type = "application/json"),
+    responses((status = 200, description = "The new module", body = ModuleView)),
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -324,6 +347,14 @@ pub(crate) async fn create(
 }
 
 /// `PUT /api/v1/courses/{id}/modules/{module_id}`.
+#[utoipa::path(
+    put,
+    path = "/api/v1/courses/{id}/modules/{module_id}",
+    tag = "modules",
+    params(("id" = i64, Path, description = "The course"), ("module_id" = i64, Path, description = "The module")),
+    request_body(content = ModuleBody, content_type = "application/json"),
+    responses((status = 200, description = "The module as changed", body = ModuleView)),
+)]
 pub(crate) async fn update(
     State(state): State<AppState>,
     principal: Principal,
@@ -349,6 +380,13 @@ pub(crate) async fn update(
 }
 
 /// `GET /api/v1/courses/{id}/modules/{module_id}/items`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/courses/{id}/modules/{module_id}/items",
+    tag = "modules",
+    params(("id" = i64, Path, description = "The course"), ("module_id" = i64, Path, description = "The module"), crate::openapi::PageQuery, ("include[]" = Option<Vec<String>>, Query, description = "`content_details`"), ("student_id" = Option<i64>, Query, description = "Whose progress staff see")),
+    responses((status = 200, description = "The items", body = Vec<ModuleItemView>)),
+)]
 pub(crate) async fn items(
     State(state): State<AppState>,
     principal: Principal,
@@ -378,6 +416,13 @@ pub(crate) async fn items(
 }
 
 /// `GET /api/v1/courses/{id}/modules/{module_id}/items/{item_id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/courses/{id}/modules/{module_id}/items/{item_id}",
+    tag = "modules",
+    params(("id" = i64, Path, description = "The course"), ("module_id" = i64, Path, description = "The module"), ("item_id" = i64, Path, description = "The module item"), ("include[]" = Option<Vec<String>>, Query, description = "`content_details`"), ("student_id" = Option<i64>, Query, description = "Whose progress staff see")),
+    responses((status = 200, description = "The item", body = ModuleItemView)),
+)]
 pub(crate) async fn item(
     State(state): State<AppState>,
     principal: Principal,
@@ -397,15 +442,17 @@ pub(crate) async fn item(
 }
 
 /// `module_item[...]` fields.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub(crate) struct ItemBody {
     #[serde(default)]
+    #[schema(required = true)]
     module_item: ItemParams,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 struct ItemParams {
     #[serde(default, rename = "type", deserialize_with = "lenient::opt_string")]
+    #[schema(required = true, pattern = "^(SubHeader|Page|ExternalUrl|Video)$")]
     kind: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     title: Option<String>,
@@ -425,7 +472,7 @@ struct ItemParams {
     completion_requirement: Option<RequirementParams>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 struct RequirementParams {
     #[serde(default, rename = "type", deserialize_with = "lenient::opt_string")]
     kind: Option<String>,
@@ -435,6 +482,14 @@ struct RequirementParams {
 
 /// `POST /api/v1/courses/{id}/modules/{module_id}/items`: `SubHeader`, `Page` (`page_url`), `ExternalUrl`
 /// (`external_url`, http or https) or `Video` (`content_id`: a media object of the course).
+#[utoipa::path(
+    post,
+    path = "/api/v1/courses/{id}/modules/{module_id}/items",
+    tag = "modules",
+    params(("id" = i64, Path, description = "The course"), ("module_id" = i64, Path, description = "The module")),
+    request_body(content = ItemBody, content_type = "application/json"),
+    responses((status = 200, description = "The new item", body = ModuleItemView)),
+)]
 pub(crate) async fn create_item(
     State(state): State<AppState>,
     principal: Principal,
@@ -563,6 +618,13 @@ async fn open_item(
 }
 
 /// `PUT …/items/{item_id}/done`: marks the item done; Canvas answers `{"message": "OK"}`.
+#[utoipa::path(
+    put,
+    path = "/api/v1/courses/{id}/modules/{module_id}/items/{item_id}/done",
+    tag = "modules",
+    params(("id" = i64, Path, description = "The course"), ("module_id" = i64, Path, description = "The module"), ("item_id" = i64, Path, description = "The module item")),
+    responses((status = 200, description = "Canvas's OK answer", body = crate::openapi::Message)),
+)]
 pub(crate) async fn mark_done(
     State(state): State<AppState>,
     principal: Principal,
@@ -572,6 +634,13 @@ pub(crate) async fn mark_done(
 }
 
 /// `DELETE …/items/{item_id}/done`: takes the mark back (a JSON answer, never an empty 204).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/courses/{id}/modules/{module_id}/items/{item_id}/done",
+    tag = "modules",
+    params(("id" = i64, Path, description = "The course"), ("module_id" = i64, Path, description = "The module"), ("item_id" = i64, Path, description = "The module item")),
+    responses((status = 200, description = "Canvas's OK answer", body = crate::openapi::Message)),
+)]
 pub(crate) async fn unmark_done(
     State(state): State<AppState>,
     principal: Principal,
@@ -581,6 +650,13 @@ pub(crate) async fn unmark_done(
 }
 
 /// `POST …/items/{item_id}/mark_read`: the learner opened the item (a page, a link).
+#[utoipa::path(
+    post,
+    path = "/api/v1/courses/{id}/modules/{module_id}/items/{item_id}/mark_read",
+    tag = "modules",
+    params(("id" = i64, Path, description = "The course"), ("module_id" = i64, Path, description = "The module"), ("item_id" = i64, Path, description = "The module item")),
+    responses((status = 200, description = "Canvas's OK answer", body = crate::openapi::Message)),
+)]
 pub(crate) async fn mark_read(
     State(state): State<AppState>,
     principal: Principal,
@@ -611,11 +687,12 @@ async fn record(
 }
 
 /// Body of `POST …/items/{item_id}/progress`: what a video player played since its last report.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct WatchReport {
     /// `[[start, end], …]` in seconds.
     ranges: Vec<(f64, f64)>,
     /// The video's length in seconds.
+    #[schema(exclusive_minimum = 0.0, maximum = 86400.0)]
     duration: f64,
 }
 
@@ -626,6 +703,14 @@ const MAX_RANGES_KEPT: usize = 2_000;
 
 /// `POST …/items/{item_id}/progress` (JSON `{"ranges": [[0, 30.5]], "duration": 600}`): records the ranges a
 /// player played; `must_view` of a video is met once 90 % is covered. Answers the share watched.
+#[utoipa::path(
+    post,
+    path = "/api/v1/courses/{id}/modules/{module_id}/items/{item_id}/progress",
+    tag = "modules",
+    params(("id" = i64, Path, description = "The course"), ("module_id" = i64, Path, description = "The module"), ("item_id" = i64, Path, description = "The module item")),
+    request_body(content = WatchReport, content_type = "application/json"),
+    responses((status = 200, description = "What the learner has watched", body = crate::openapi::WatchAnswer)),
+)]
 pub(crate) async fn watch(
     State(state): State<AppState>,
     principal: Principal,
@@ -662,15 +747,17 @@ pub(crate) async fn watch(
 }
 
 /// `wiki_page[...]` fields.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub(crate) struct PageBody {
     #[serde(default)]
+    #[schema(required = true)]
     wiki_page: PageParams,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 struct PageParams {
     #[serde(default, deserialize_with = "lenient::opt_string")]
+    #[schema(required = true, min_length = 1, max_length = 255)]
     title: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     body: Option<String>,
@@ -682,6 +769,14 @@ struct PageParams {
 const MAX_PAGE_BYTES: usize = 512 * 1024;
 
 /// `POST /api/v1/courses/{id}/pages`: a page, its HTML cleaned of anything that could run.
+#[utoipa::path(
+    post,
+    path = "/api/v1/courses/{id}/pages",
+    tag = "modules",
+    params(("id" = i64, Path, description = "The course")),
+    request_body(content = PageBody, content_type = "application/json"),
+    responses((status = 200, description = "The new page", body = PageView)),
+)]
 pub(crate) async fn create_page(
     State(state): State<AppState>,
     principal: Principal,
@@ -712,6 +807,13 @@ pub(crate) async fn create_page(
 }
 
 /// `GET /api/v1/courses/{id}/pages/{url}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/courses/{id}/pages/{url}",
+    tag = "modules",
+    params(("id" = i64, Path, description = "The course"), ("url" = String, Path, description = "The page's url slug")),
+    responses((status = 200, description = "The page", body = PageView)),
+)]
 pub(crate) async fn page(
     State(state): State<AppState>,
     principal: Principal,

@@ -118,6 +118,13 @@ fn subtitle_extension(language: &str, head: &[u8]) -> Result<&'static str, ApiEr
     Err(ApiError::UnsupportedType { message: format!("subtitle.{language} is neither WebVTT nor SRT") })
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/uploads",
+    tag = "jobs",
+    request_body(content = crate::openapi::LectureUpload, content_type = "multipart/form-data"),
+    responses((status = 201, description = "The job, queued", body = JobView)),
+)]
 pub(crate) async fn upload(
     State(state): State<AppState>,
     principal: Principal,
@@ -228,6 +235,9 @@ async fn store_parts(
             let text = String::from_utf8(text).map_err(|_| crate::error::unprocessable("title", "not UTF-8 text"))?;
             if text.chars().count() > MAX_TITLE_CHARS {
                 return Err(crate::error::unprocessable("title", format!("at most {MAX_TITLE_CHARS} characters")));
+            }
+            if text.contains('\0') {
+                return Err(crate::error::unprocessable("title", "contains a NUL character"));
             }
             title = Some(text.trim().to_owned()).filter(|text| !text.is_empty());
         } else if name == "file" {

@@ -16,6 +16,13 @@ use crate::views::users::{TokenView, UserView};
 use crate::{ApiError, AppState};
 
 /// `GET /api/v1/users/{id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}",
+    tag = "users",
+    params(("id" = i64, Path, description = "The user (its id, or `self`)")),
+    responses((status = 200, description = "The user", body = UserView)),
+)]
 pub(crate) async fn show(
     State(state): State<AppState>,
     principal: Principal,
@@ -26,6 +33,13 @@ pub(crate) async fn show(
 }
 
 /// `GET /api/v1/users/{id}/tokens`: the user's tokens, without their secrets.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/tokens",
+    tag = "users",
+    params(("id" = i64, Path, description = "The user (its id, or `self`)")),
+    responses((status = 200, description = "The user's tokens, without their secrets", body = Vec<TokenView>)),
+)]
 pub(crate) async fn tokens(
     State(state): State<AppState>,
     principal: Principal,
@@ -39,13 +53,13 @@ pub(crate) async fn tokens(
 }
 
 /// Body of `POST /api/v1/users/{id}/tokens`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub(crate) struct CreateToken {
     #[serde(default)]
     token: TokenFields,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 struct TokenFields {
     #[serde(default, deserialize_with = "lenient::opt_string")]
     purpose: Option<String>,
@@ -55,6 +69,14 @@ struct TokenFields {
 
 /// `POST /api/v1/users/{id}/tokens` (`token[purpose]`, `token[expires_at]`): a new token, its secret shown in
 /// this answer only. A user makes its own; an admin may make one for a user of its account.
+#[utoipa::path(
+    post,
+    path = "/api/v1/users/{id}/tokens",
+    tag = "users",
+    params(("id" = i64, Path, description = "The user (its id, or `self`)")),
+    request_body(content = CreateToken, content_type = "application/json"),
+    responses((status = 200, description = "The new token; its secret is shown this once", body = TokenView)),
+)]
 pub(crate) async fn create_token(
     State(state): State<AppState>,
     principal: Principal,
@@ -83,6 +105,13 @@ pub(crate) async fn create_token(
 }
 
 /// `GET /api/v1/users/{id}/tokens/{token_id}`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/users/{id}/tokens/{token_id}",
+    tag = "users",
+    params(("id" = i64, Path, description = "The user (its id, or `self`)"), ("token_id" = i64, Path, description = "The token")),
+    responses((status = 200, description = "The token", body = TokenView)),
+)]
 pub(crate) async fn show_token(
     State(state): State<AppState>,
     principal: Principal,
@@ -99,6 +128,13 @@ pub(crate) async fn show_token(
 
 /// `DELETE /api/v1/users/{id}/tokens/{token_id}`: the token stops working at once; the answer is the
 /// deleted token.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}/tokens/{token_id}",
+    tag = "users",
+    params(("id" = i64, Path, description = "The user (its id, or `self`)"), ("token_id" = i64, Path, description = "The token")),
+    responses((status = 200, description = "The token, now revoked", body = TokenView)),
+)]
 pub(crate) async fn delete_token(
     State(state): State<AppState>,
     principal: Principal,

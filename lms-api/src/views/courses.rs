@@ -1,6 +1,7 @@
 //! Courses and enrollments, in Canvas's shapes.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::accounts::User;
 use crate::catalog::courses::Course;
@@ -9,7 +10,7 @@ use crate::views::iso_time;
 use crate::views::users::UserView;
 
 /// Canvas's Course.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CourseView {
     /// Its id.
     pub id: i64,
@@ -52,7 +53,7 @@ pub struct CourseView {
 }
 
 /// Canvas's course progress of a learner.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CourseProgressView {
     /// Requirements in the course.
     pub requirement_count: usize,
@@ -73,7 +74,7 @@ impl From<&crate::catalog::progress::CourseProgress> for CourseProgressView {
 }
 
 /// One of the caller's enrollments, as Canvas embeds it in a course.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CourseEnrollmentView {
     /// `student`, `teacher`, `ta`, `designer` or `observer`.
     #[serde(rename = "type")]
@@ -112,7 +113,7 @@ impl CourseView {
 }
 
 /// Canvas's Enrollment.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EnrollmentView {
     /// Its id.
     pub id: i64,

@@ -2,13 +2,15 @@
 
 use lms_pipeline::{JobRecord, JobState};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// A job as the API shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct JobView {
     /// The job id.
     pub id: String,
     /// `queued`, `running`, `published`, `dead` or `rejected`.
+    #[schema(value_type = String, example = "queued")]
     pub state: JobState,
     /// Attempts started.
     pub attempts: u32,
@@ -31,7 +33,7 @@ pub struct JobView {
 }
 
 /// Where a published ladder is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct LadderView {
     /// The master playlist's URL.
     pub master_url: String,
@@ -40,7 +42,7 @@ pub struct LadderView {
 }
 
 /// A failure, as shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ErrorView {
     /// Stable code.
     pub code: String,

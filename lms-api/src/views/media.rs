@@ -1,12 +1,13 @@
 //! Media objects, in Canvas's media-object shape with our additions (the HLS ladder, the job).
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::catalog::media::MediaObject;
 use crate::views::iso_time;
 
 /// Canvas's media object.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MediaObjectView {
     /// Our addition: the integer id.
     pub id: i64,
@@ -34,7 +35,7 @@ pub struct MediaObjectView {
 }
 
 /// A playable source.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MediaSource {
     /// The master playlist's URL.
     pub url: String,
@@ -45,7 +46,7 @@ pub struct MediaSource {
 }
 
 /// A subtitle track.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MediaTrack {
     /// Its language.
     pub locale: String,

@@ -1,6 +1,7 @@
 //! Modules and module items, in Canvas's shapes, with a learner's progress when there is one.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::catalog::modules::{ItemKind, Module, ModuleItem, Page};
 use crate::catalog::progress::{ItemStatus, ModuleStatus, Requirement};
@@ -8,7 +9,7 @@ use crate::views::iso_time;
 use crate::views::media::MediaObjectView;
 
 /// Canvas's Module.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ModuleView {
     /// Its id.
     pub id: i64,
@@ -56,7 +57,7 @@ impl ModuleView {
 }
 
 /// Canvas's ModuleItem.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ModuleItemView {
     /// Its id.
     pub id: i64,
@@ -99,7 +100,7 @@ pub struct ModuleItemView {
 }
 
 /// A completion requirement.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RequirementView {
     /// `must_view`, `must_mark_done`, `must_submit` or `min_score`.
     #[serde(rename = "type")]
@@ -113,7 +114,7 @@ pub struct RequirementView {
 }
 
 /// Canvas's content details.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ContentDetails {
     /// Locked for the learner.
     pub locked_for_user: bool,
@@ -164,7 +165,7 @@ impl ModuleItemView {
 }
 
 /// Canvas's Page.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PageView {
     /// Its slug.
     pub url: String,

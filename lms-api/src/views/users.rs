@@ -1,12 +1,13 @@
 //! Accounts, users and access tokens, in Canvas's shapes.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::accounts::{AccessToken, Account, User};
 use crate::views::iso_time;
 
 /// Canvas's Account.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AccountView {
     /// Its id.
     pub id: i64,
@@ -36,7 +37,7 @@ impl From<&Account> for AccountView {
 }
 
 /// Canvas's User.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UserView {
     /// Its id.
     pub id: i64,
@@ -84,7 +85,7 @@ impl From<&User> for UserView {
 }
 
 /// Canvas's access token: the secret (`visible_token`) only in the answer that created it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TokenView {
     /// Its id.
     pub id: i64,

@@ -10,5 +10,6 @@ mod courses;
 mod jobs;
 mod limits;
 mod modules;
+mod openapi;
 mod tenancy;
 mod tokens;

@@ -342,3 +342,37 @@ async fn an_uploaded_lecture_is_a_video_item_for_enrolled_learners_only() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_nul_character_anywhere_in_a_request_is_refused_naming_where_and_nothing_is_written() {
+    for app in TestApp::both().await {
+        let (course, _) = course_with_student(&app).await;
+        let modules = format!("/api/v1/courses/{course}/modules");
+        // In a form body, a JSON body, a multipart title, a path segment and a query value.
+        let form = app.form(Method::POST, &modules, Some(app.admin()), "module[name]=Week%001").await;
+        assert_eq!(form.status, StatusCode::BAD_REQUEST, "{} {:?}", app.kind, form.json);
+        assert_eq!(form.error_message(), "parameter module.name: contains a NUL character");
+        let json = app.json(Method::POST, &modules, Some(app.admin()), json!({"module": {"name": "a\u{0}b"}})).await;
+        assert_eq!(json.status, StatusCode::BAD_REQUEST, "{:?}", json.json);
+        let page = app.get(&format!("/api/v1/courses/{course}/pages/wel%00come"), Some(app.admin())).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{:?}", page.json);
+        assert!(page.error_message().contains("NUL"), "{:?}", page.json);
+        let query = app.get(&format!("{modules}?include[]=it%00ems"), Some(app.admin())).await;
+        assert_eq!(query.status, StatusCode::BAD_REQUEST, "{:?}", query.json);
+        let upload = app
+            .request(
+                Method::POST,
+                &format!("/api/v1/courses/{course}/media_objects"),
+                Some(app.admin()),
+                Some("multipart/form-data; boundary=XyZ"),
+                upload_body("Lecture\u{0}1"),
+            )
+            .await;
+        assert_eq!(upload.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", upload.json);
+        // Nothing was stored by any of them.
+        let listed = app.get(&modules, Some(app.admin())).await;
+        assert_eq!(listed.json, json!([]), "{}", app.kind);
+        let media = app.get(&format!("/api/v1/courses/{course}/media_objects"), Some(app.admin())).await;
+        assert_eq!(media.json, json!([]), "{}", app.kind);
+    }
+}
