@@ -78,6 +78,12 @@ pub enum ApiError {
     /// Spooling an upload to local disk failed.
     #[error("spooling the upload failed: {0}")]
     Spool(#[source] std::io::Error),
+    /// A task of the server itself failed (a blocking task that panicked).
+    #[error("{what} failed")]
+    Internal {
+        /// What failed.
+        what: &'static str,
+    },
 }
 
 /// `what` not found.
@@ -128,6 +134,7 @@ impl ApiError {
             ApiError::Database(error) if error.is_retryable() => (StatusCode::SERVICE_UNAVAILABLE, "database-failed"),
             ApiError::Database(_) => (StatusCode::INTERNAL_SERVER_ERROR, "database-failed"),
             ApiError::Spool(_) => (StatusCode::INTERNAL_SERVER_ERROR, "spool-failed"),
+            ApiError::Internal { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
 }

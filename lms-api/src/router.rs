@@ -1,13 +1,13 @@
 //! Every route of the API, in one place: which path and method reach which handler, with the layers every
 //! request goes through (request ids, tracing).
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::{Extension, Router};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
@@ -16,6 +16,7 @@ use utoipa_axum::routes;
 
 use crate::limits::{self, Limiter};
 use crate::openapi::ApiDoc;
+use crate::routes::sign_in::{self, SignInLimiter};
 use crate::routes::{
     accounts, courses, direct_uploads, enrollments, jobs, media_objects, modules, ops, uploads, users,
 };
@@ -108,10 +109,12 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(jobs::show))
         .routes(routes!(jobs::events))
         .routes(routes!(jobs::replay))
+        // Signing in with a password (OAuth 2's password grant, at Canvas's token path).
+        .routes(routes!(sign_in::token))
         .split_for_parts();
     crate::openapi::complete(&mut openapi);
     // Idempotency runs inside the rate limit: a replayed answer still counts as a request.
-    let api = api.layer(middleware::from_fn(refuse_nul_in_url));
+    let api = api.layer(middleware::from_fn(refuse_nul_in_url)).layer(Extension(SignInLimiter::new()));
     let api = api.layer(middleware::from_fn_with_state(state.clone(), idempotency::idempotency));
     let api = match state.config.rate_limit {
         Some(limit) => api.layer(middleware::from_fn_with_state(Limiter::new(limit), limits::limit)),

@@ -140,6 +140,25 @@ pub async fn users_by_login(tx: &mut Tx, login: &str) -> Result<Vec<User>, DbErr
     Ok(rows.into_iter().map(User::from).collect())
 }
 
+/// Every user with the login `login`, in any account, with its password hash (system scope: signing in
+/// happens before the tenant is known).
+pub async fn credentials_by_login(tx: &mut Tx, login: &str) -> Result<Vec<(User, Option<String>)>, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct CredentialRow {
+        #[sqlx(flatten)]
+        user: UserRow,
+        password_hash: Option<String>,
+    }
+    let rows: Vec<CredentialRow> = sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS}, password_hash FROM users WHERE login_id = $1 ORDER BY account_id"
+    ))
+    .bind(login.trim().to_lowercase())
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(query_error("select credentials"))?;
+    Ok(rows.into_iter().map(|row| (User::from(row.user), row.password_hash)).collect())
+}
+
 /// A page of `account`'s users, by sortable name, optionally those whose name or login contains `search`.
 pub async fn list_users(
     tx: &mut Tx,

@@ -10,5 +10,6 @@ pub(crate) mod jobs;
 pub(crate) mod media_objects;
 pub(crate) mod modules;
 pub mod ops;
+pub(crate) mod sign_in;
 pub(crate) mod uploads;
 pub(crate) mod users;
