@@ -62,8 +62,8 @@ async fn claim_renew_publish_and_duplicates() {
         assert!(!store.renew("job-1", 1, "worker-b", lease, 0.9).await.unwrap(), "a stranger renewed");
         assert_eq!(store.get("school-1", "job-1").await.unwrap().unwrap().progress, 0.5);
 
-        assert!(!store.mark_published("job-1", 1, "worker-b", "ladders/x").await.unwrap());
-        assert!(store.mark_published("job-1", 1, "worker-a", "ladders/school-1/job-1/1").await.unwrap());
+        assert!(!store.mark_published("job-1", 1, "worker-b", "ladders/x", None).await.unwrap());
+        assert!(store.mark_published("job-1", 1, "worker-a", "ladders/school-1/job-1/1", None).await.unwrap());
         let done = store.get("school-1", "job-1").await.unwrap().unwrap();
         assert_eq!(done.state, JobState::Published);
         assert_eq!(done.ladder_prefix.as_deref(), Some("ladders/school-1/job-1/1"));
@@ -173,9 +173,9 @@ async fn expired_leases_are_reaped_and_zombies_fenced() {
         let retry = take_message(&store, 2).await;
         assert!(matches!(store.claim(&retry, "live", Duration::from_secs(30)).await.unwrap(), Claim::Granted(_)));
         assert!(!store.renew("job-zombie", 1, "zombie", Duration::from_secs(30), 0.7).await.unwrap());
-        assert!(!store.mark_published("job-zombie", 1, "zombie", "ladders/school-1/job-zombie/1").await.unwrap());
+        assert!(!store.mark_published("job-zombie", 1, "zombie", "ladders/school-1/job-zombie/1", None).await.unwrap());
         assert_eq!(store.fail("job-zombie", 1, "zombie", &crash()).await.unwrap(), FailureOutcome::Fenced);
-        assert!(store.mark_published("job-zombie", 2, "live", "ladders/school-1/job-zombie/2").await.unwrap());
+        assert!(store.mark_published("job-zombie", 2, "live", "ladders/school-1/job-zombie/2", None).await.unwrap());
         let record = store.get("school-1", "job-zombie").await.unwrap().unwrap();
         assert_eq!(record.published_attempt, Some(2));
     }

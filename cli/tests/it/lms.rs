@@ -100,6 +100,15 @@ fn lecture_becomes_a_video_item_for_enrolled_learners(env: &[(String, String)]) 
     assert_eq!(curl(&[&master]).0, 200, "{master}");
     let (_, items) = as_user(&ann, &[&items_url]);
     assert_eq!(items[0]["media_object"]["media_tracks"][0]["locale"], "en");
+    // Its length and rungs, as the worker read them back from the published playlists.
+    let media = &items[0]["media_object"];
+    let duration = media["duration"].as_f64().unwrap_or(0.0);
+    assert!((duration - 6.0).abs() < 0.5, "the 6-second fixture lasts {duration} s: {media}");
+    let rungs = media["media_sources"][0]["rungs"].as_array().cloned().unwrap_or_default();
+    let heights: Vec<i64> = rungs.iter().filter_map(|rung| rung["height"].as_i64()).collect();
+    // A 360p source is not scaled up: one rung, at its own size.
+    assert_eq!(heights, [360], "{media}");
+    assert!(rungs.iter().all(|rung| rung["bitrate"].as_i64().unwrap_or(0) > 0), "{media}");
     assert_eq!(items[0]["completion_requirement"]["completed"], false);
 
     // A stranger from another school sees nothing of the course, its items or its media.

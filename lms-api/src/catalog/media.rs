@@ -3,6 +3,7 @@
 //! job in one query: the flip to a new ladder is the job's own atomic change to `published`.
 
 use lms_db::{AccountId, CourseId, MediaObjectId, Tx, UserId, query_error};
+use lms_packager::playlist::LadderSummary;
 use lms_pipeline::JobState;
 
 use crate::accounts::store::now_ms;
@@ -26,6 +27,9 @@ pub struct MediaObject {
     pub ladder_prefix: Option<String>,
     /// Subtitle languages of the version shown (or of the newest, while none is published).
     pub subtitle_languages: Vec<String>,
+    /// The shown ladder's length and rungs, as its worker read them back (none for ladders published before
+    /// workers recorded them).
+    pub ladder: Option<LadderSummary>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -39,6 +43,7 @@ struct MediaRow {
     latest_subtitles: String,
     published_prefix: Option<String>,
     published_subtitles: Option<String>,
+    published_summary: Option<String>,
 }
 
 fn languages(subtitles: &str) -> Vec<String> {
@@ -62,6 +67,8 @@ impl From<MediaRow> for MediaObject {
                 .unwrap_or(JobState::Queued),
             ladder_prefix: row.published_prefix,
             subtitle_languages: languages(subtitles),
+            // A summary that does not read (a format from a newer worker) is shown as none, not as an error.
+            ladder: row.published_summary.and_then(|json| serde_json::from_str(&json).ok()),
         }
     }
 }
@@ -70,7 +77,8 @@ impl From<MediaRow> for MediaObject {
 /// correlated subqueries on the versions index.
 const MEDIA_SELECT: &str = "SELECT m.id, m.course_id, m.title, m.created_at, \
      latest.id AS latest_job_id, latest.state AS latest_state, latest.subtitles AS latest_subtitles, \
-     shown.ladder_prefix AS published_prefix, shown.subtitles AS published_subtitles \
+     shown.ladder_prefix AS published_prefix, shown.subtitles AS published_subtitles, \
+     shown.ladder_summary AS published_summary \
      FROM media_objects m \
      JOIN jobs latest ON latest.id = (SELECT v.job_id FROM media_versions v WHERE v.media_object_id = m.id \
         ORDER BY v.id DESC LIMIT 1) \

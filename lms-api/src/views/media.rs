@@ -26,6 +26,8 @@ pub struct MediaObjectView {
     pub media_sources: Vec<MediaSource>,
     /// Subtitle tracks.
     pub media_tracks: Vec<MediaTrack>,
+    /// Our addition: the lecture's length in seconds, once a ladder is shown.
+    pub duration: Option<f64>,
     /// Creation time.
     pub created_at: Option<String>,
     /// Our addition: the newest upload's job (`GET /api/v1/jobs/{id}` follows it).
@@ -43,6 +45,25 @@ pub struct MediaSource {
     pub content_type: &'static str,
     /// Our addition: `hls`.
     pub stream_type: &'static str,
+    /// Canvas's size of the source: the top rung's picture width.
+    pub width: Option<u64>,
+    /// The top rung's picture height.
+    pub height: Option<u64>,
+    /// Canvas's bitrate: the top rung's peak, in bits per second.
+    pub bitrate: Option<u64>,
+    /// Our addition: every rung the player switches between, highest first.
+    pub rungs: Vec<RungView>,
+}
+
+/// One rung of a ladder.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RungView {
+    /// Picture width.
+    pub width: u64,
+    /// Picture height.
+    pub height: u64,
+    /// Peak bit rate (the master's BANDWIDTH), bits per second.
+    pub bitrate: u64,
 }
 
 /// A subtitle track.
@@ -72,10 +93,23 @@ impl MediaObjectView {
             media_sources: media
                 .ladder_prefix
                 .iter()
-                .map(|prefix| MediaSource {
-                    url: format!("{public_base_url}/{prefix}/master.m3u8"),
-                    content_type: "application/x-mpegURL",
-                    stream_type: "hls",
+                .map(|prefix| {
+                    let rungs: Vec<RungView> = media
+                        .ladder
+                        .iter()
+                        .flat_map(|ladder| &ladder.rungs)
+                        .map(|rung| RungView { width: rung.width, height: rung.height, bitrate: rung.bandwidth })
+                        .collect();
+                    let top = rungs.iter().max_by_key(|rung| rung.height);
+                    MediaSource {
+                        url: format!("{public_base_url}/{prefix}/master.m3u8"),
+                        content_type: "application/x-mpegURL",
+                        stream_type: "hls",
+                        width: top.map(|rung| rung.width),
+                        height: top.map(|rung| rung.height),
+                        bitrate: top.map(|rung| rung.bitrate),
+                        rungs,
+                    }
                 })
                 .collect(),
             media_tracks: media
@@ -83,6 +117,7 @@ impl MediaObjectView {
                 .iter()
                 .map(|language| MediaTrack { locale: language.clone(), kind: "subtitles" })
                 .collect(),
+            duration: media.ladder_prefix.as_ref().and(media.ladder.as_ref()).map(|ladder| ladder.duration_seconds),
             created_at: iso_time(media.created_at_ms),
             job_id: media.latest_job_id.clone(),
             job_state: media.latest_state.as_str(),

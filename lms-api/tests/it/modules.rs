@@ -234,7 +234,8 @@ async fn an_uploaded_lecture_is_a_video_item_for_enrolled_learners_only() {
             lms_pipeline::jobs::Claim::Granted(_)
         ));
         let prefix = format!("ladders/{}/{job_id}/1", app.school.account_id.0);
-        assert!(store.mark_published(&job_id, 1, "w", &prefix).await.unwrap());
+        let summary = r#"{"duration_seconds":612.5,"rungs":[{"width":1920,"height":1080,"bandwidth":3100000},{"width":854,"height":480,"bandwidth":900000}]}"#;
+        assert!(store.mark_published(&job_id, 1, "w", &prefix, Some(summary)).await.unwrap());
 
         let items_path = format!("{base}/modules/{module_id}/items");
         let seen = app.get(&items_path, Some(&ann)).await;
@@ -243,6 +244,11 @@ async fn an_uploaded_lecture_is_a_video_item_for_enrolled_learners_only() {
         assert_eq!(media["state"], "ready", "{:?}", seen.json);
         let master = media["media_sources"][0]["url"].as_str().unwrap().to_owned();
         assert!(master.ends_with(&format!("{prefix}/master.m3u8")), "{master}");
+        // Its length and rungs, as the worker read them back from the published playlists.
+        assert_eq!(media["duration"], 612.5);
+        assert_eq!(media["media_sources"][0]["height"], 1080);
+        assert_eq!(media["media_sources"][0]["bitrate"], 3_100_000);
+        assert_eq!(media["media_sources"][0]["rungs"][1], json!({"width": 854, "height": 480, "bitrate": 900_000}));
 
         // A stranger (another account) and a member who is not enrolled see nothing of it.
         let south = app.another_account("South High", "admin@south.example").await;

@@ -1,15 +1,17 @@
 //! HLS playlists, written and read with the m3u8-rs crate.
 //!
 //! [`write`](mod@write) turns measured tracks into the master, media, I-frame and subtitle playlists of the contract;
-//! [`read`] parses playlists (ours or anyone's) for the validator, turning parser failures into
+//! [`summary`] reads a finished ladder's length and rungs back for the catalog; [`read`] parses playlists (ours or anyone's) for the validator, turning parser failures into
 //! [`crate::PackagerError::PlaylistParse`]. The EXT-X-VERSION rules live here, shared by both sides.
 
 pub mod read;
+pub mod summary;
 pub mod write;
 
 use m3u8_rs::{MasterPlaylist, MediaPlaylist};
 
 pub use read::{parse_master, parse_media};
+pub use summary::{LadderSummary, RungSummary, summarize};
 pub use write::{
     AudioRendition, LadderPlaylists, MasterSpec, SubtitleRendition, VideoVariant, iframe_playlist, master_playlist,
     media_playlist, subtitle_playlist, target_duration, to_text,

@@ -98,4 +98,6 @@ pub struct JobRecord {
     pub created_at_ms: i64,
     /// Last change (Unix milliseconds).
     pub updated_at_ms: i64,
+    /// What the published ladder offers (its length and rungs), as JSON from the worker that published it.
+    pub ladder_summary: Option<String>,
 }

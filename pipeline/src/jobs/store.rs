@@ -101,7 +101,7 @@ fn db_error(operation: &'static str) -> impl FnOnce(sqlx::Error) -> PipelineErro
 
 const JOB_COLUMNS: &str = "id, tenant_id, state, attempt, max_attempts, lease_owner, lease_until, progress, \
      source_key, source_name, subtitles, ladder_prefix, published_attempt, error_code, error_message, created_at, \
-     updated_at";
+     updated_at, ladder_summary";
 
 impl JobStore {
     /// The store on `db`, whose migrations made the tables.
@@ -267,19 +267,22 @@ impl JobStore {
         Ok(renewed.rows_affected() == 1)
     }
 
-    /// Points the job at the ladder `attempt` published under `prefix`. False when the worker was fenced out:
-    /// its prefix must not be used.
+    /// Points the job at the ladder `attempt` published under `prefix`, with what the ladder offers
+    /// (`summary`, JSON the store keeps as it is). False when the worker was fenced out: its prefix must not
+    /// be used.
     pub async fn mark_published(
         &self,
         id: &str,
         attempt: u32,
         worker: &str,
         prefix: &str,
+        summary: Option<&str>,
     ) -> Result<bool, PipelineError> {
         let mut transaction = self.system().await?;
         let published = sqlx::query(
             "UPDATE jobs SET state = 'published', ladder_prefix = $1, published_attempt = $2, progress = 1, \
-             lease_owner = NULL, lease_until = NULL, error_code = NULL, error_message = NULL, updated_at = $3 \
+             lease_owner = NULL, lease_until = NULL, error_code = NULL, error_message = NULL, updated_at = $3, \
+             ladder_summary = $6 \
              WHERE id = $4 AND attempt = $2 AND lease_owner = $5 AND state = 'running'",
         )
         .bind(prefix)
@@ -287,6 +290,7 @@ impl JobStore {
         .bind(now_ms())
         .bind(id)
         .bind(worker)
+        .bind(summary)
         .execute(&mut *transaction)
         .await
         .map_err(db_error("publish job"))?;
@@ -616,6 +620,7 @@ struct JobRow {
     error_message: Option<String>,
     created_at: i64,
     updated_at: i64,
+    ladder_summary: Option<String>,
 }
 
 impl TryFrom<JobRow> for JobRecord {
@@ -644,6 +649,7 @@ impl TryFrom<JobRow> for JobRecord {
             error_message: row.error_message,
             created_at_ms: row.created_at,
             updated_at_ms: row.updated_at,
+            ladder_summary: row.ladder_summary,
         })
     }
 }

@@ -88,7 +88,7 @@ pub(super) async fn run(
     record: &JobRecord,
     cancel: &CancelFlag,
     progress: &Arc<AtomicU64>,
-) -> Result<(), Failure> {
+) -> Result<Option<String>, Failure> {
     let scratch_path =
         worker.settings.work_dir.join(format!("{}-{}-{}", record.id, record.attempt, uuid::Uuid::new_v4().simple()));
     tokio::fs::create_dir_all(&scratch_path)
@@ -124,6 +124,15 @@ pub(super) async fn run(
         return Err(retryable("cancelled", "the attempt was stopped".into()));
     }
 
+    // What the ladder offers, for the catalog: read back from the playlists that will be published. The
+    // ladder was validated already, so a summary that does not read only leaves the catalog without it.
+    let summary = match lms_packager::playlist::summarize(&job.output) {
+        Ok(summary) => serde_json::to_string(&summary).ok(),
+        Err(error) => {
+            tracing::warn!(error = %error, "the ladder's summary could not be read; published without one");
+            None
+        }
+    };
     let key_for = |relative: &str| StorageKey::ladder_file(&record.tenant_id, &record.id, record.attempt, relative);
     let files = publish::ladder_files(&job.output)
         .map_err(|error| retryable("publish-failed", format!("listing the ladder: {error}")))?;
@@ -145,5 +154,6 @@ pub(super) async fn run(
     if !still_ours || cancel.is_cancelled() {
         return Err(retryable("fenced", "the lease was lost before the master playlist".into()));
     }
-    uploads.upload(&files.master, &key_for).await
+    uploads.upload(&files.master, &key_for).await?;
+    Ok(summary)
 }

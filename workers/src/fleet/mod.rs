@@ -192,7 +192,7 @@ impl Worker {
         let prefix = attempt::ladder_prefix(&record);
         let outcome = match result {
             _ if fenced => Outcome::Fenced,
-            Ok(()) => self.record_published(&record.id, attempt, &prefix).await,
+            Ok(summary) => self.record_published(&record.id, attempt, &prefix, summary.as_deref()).await,
             Err(_) if hand_back.is_cancelled() => Outcome::HandBack,
             Err(failure) => Outcome::Failed(failure),
         };
@@ -202,8 +202,8 @@ impl Worker {
 
     /// Points the job at the ladder. When the answer is lost (the database failed after committing, perhaps),
     /// the job is read again: if it points at this prefix, the ladder is published and must not be removed.
-    async fn record_published(&self, job_id: &str, attempt: u32, prefix: &str) -> Outcome {
-        match self.store.mark_published(job_id, attempt, &self.settings.worker_id, prefix).await {
+    async fn record_published(&self, job_id: &str, attempt: u32, prefix: &str, summary: Option<&str>) -> Outcome {
+        match self.store.mark_published(job_id, attempt, &self.settings.worker_id, prefix, summary).await {
             Ok(true) => Outcome::Published,
             Ok(false) => Outcome::Fenced,
             Err(error) => match self.store.find(job_id).await {
