@@ -78,6 +78,12 @@ pub enum ApiError {
     /// Spooling an upload to local disk failed.
     #[error("spooling the upload failed: {0}")]
     Spool(#[source] std::io::Error),
+    /// The request body stopped arriving (`server::ServerLimits::body_stall_timeout`).
+    #[error("{message}")]
+    BodyStalled {
+        /// What was being read, and for how long nothing came.
+        message: String,
+    },
     /// A task of the server itself failed (a blocking task that panicked).
     #[error("{what} failed")]
     Internal {
@@ -134,6 +140,7 @@ impl ApiError {
             ApiError::Database(error) if error.is_retryable() => (StatusCode::SERVICE_UNAVAILABLE, "database-failed"),
             ApiError::Database(_) => (StatusCode::INTERNAL_SERVER_ERROR, "database-failed"),
             ApiError::Spool(_) => (StatusCode::INTERNAL_SERVER_ERROR, "spool-failed"),
+            ApiError::BodyStalled { .. } => (StatusCode::REQUEST_TIMEOUT, "body-stalled"),
             ApiError::Internal { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

@@ -13,6 +13,8 @@
 //!   presigned), jobs (state, server-sent events, replay), and `ops` (`/metrics` behind a token,
 //!   `/healthz`, `/readyz`).
 //! - `limits`: per-token rate limits (429); `idempotency`: `Idempotency-Key` on every POST.
+//! - `server`: the connection loop (hyper) with the limits a public listener needs: header, idle and
+//!   stalled-body timeouts, and a connection cap that evicts the longest-idle connection.
 //! - `media`: the ladders themselves, when storage is a local folder (with S3, a CDN serves them).
 //!
 //! The tenant of every request comes from its token; every query names it, and on PostgreSQL every
@@ -33,12 +35,11 @@ mod openapi;
 pub mod policy;
 mod router;
 mod routes;
+pub mod server;
 pub mod views;
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use axum::Router;
 use axum::extract::FromRef;
 use lms_db::Db;
 use lms_pipeline::metrics::Metrics;
@@ -49,6 +50,7 @@ pub use auth::Principal;
 pub use error::ApiError;
 pub use router::router;
 pub use routes::ops::{Ops, router as operations_router};
+pub use server::{ServerLimits, serve};
 
 /// How the API behaves.
 #[derive(Debug, Clone)]
@@ -89,20 +91,5 @@ pub struct AppState {
 impl FromRef<AppState> for Db {
     fn from_ref(state: &AppState) -> Db {
         state.db.clone()
-    }
-}
-
-/// Serves `app` on `listener` until `shutdown` fires, then lets requests in flight finish (at most `grace`).
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    app: Router,
-    shutdown: tokio_util::sync::CancellationToken,
-    grace: Duration,
-) -> std::io::Result<()> {
-    let stopping = shutdown.clone();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move { stopping.cancelled().await });
-    tokio::select! {
-        result = server => result,
-        () = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => Ok(()),
     }
 }

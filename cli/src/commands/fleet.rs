@@ -208,7 +208,8 @@ pub async fn spawn_operations(
         token: None,
     };
     let router = lms_api::operations_router(ops);
-    Ok((tokio::spawn(lms_api::serve(listener, router, shutdown.clone(), Duration::from_secs(1))), bound))
+    let limits = lms_api::ServerLimits::default();
+    Ok((tokio::spawn(lms_api::serve(listener, router, shutdown.clone(), Duration::from_secs(1), limits)), bound))
 }
 
 /// A token cancelled on SIGINT or SIGTERM.

@@ -42,12 +42,44 @@ pub struct ServeArgs {
     /// The largest upload accepted, in MiB.
     #[arg(long, env = "LMS_MEDIA_MAX_UPLOAD_MB", default_value_t = 4096)]
     pub max_upload_mb: u64,
+    /// Connections open at once (0: the descriptor limit less 128); beyond it the longest-idle one closes.
+    #[arg(long, env = "LMS_MEDIA_MAX_CONNECTIONS", default_value_t = 0)]
+    pub max_connections: usize,
+    /// Seconds a request's headers may take to arrive.
+    #[arg(long, env = "LMS_MEDIA_HEADER_TIMEOUT_SECS", default_value_t = 15.0)]
+    pub header_timeout_secs: f64,
+    /// Seconds a connection may stay open with no request in progress.
+    #[arg(long, env = "LMS_MEDIA_IDLE_TIMEOUT_SECS", default_value_t = 75.0)]
+    pub idle_timeout_secs: f64,
+    /// Seconds a request body (an upload) may go without a byte arriving before it fails.
+    #[arg(long, env = "LMS_MEDIA_BODY_STALL_TIMEOUT_SECS", default_value_t = 60.0)]
+    pub body_stall_timeout_secs: f64,
+}
+
+impl ServeArgs {
+    /// The public listener's limits.
+    fn server_limits(&self) -> anyhow::Result<lms_api::ServerLimits> {
+        let seconds = |name: &str, value: f64| {
+            Duration::try_from_secs_f64(value)
+                .ok()
+                .filter(|duration| !duration.is_zero())
+                .with_context(|| format!("--{name} must be a positive number of seconds, not {value}"))
+        };
+        let defaults = lms_api::ServerLimits::default();
+        Ok(lms_api::ServerLimits {
+            max_connections: if self.max_connections == 0 { defaults.max_connections } else { self.max_connections },
+            header_timeout: seconds("header-timeout-secs", self.header_timeout_secs)?,
+            idle_timeout: seconds("idle-timeout-secs", self.idle_timeout_secs)?,
+            body_stall_timeout: seconds("body-stall-timeout-secs", self.body_stall_timeout_secs)?,
+        })
+    }
 }
 
 /// Serves until a signal stops it.
 pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     init_logging();
     runtime()?.block_on(async {
+        let limits = args.server_limits()?;
         let fleet = args.fleet.connect().await?;
         let shutdown = shutdown_on_signals();
         let listener = tokio::net::TcpListener::bind(args.listen)
@@ -110,11 +142,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             let worker = args.fleet.worker(&fleet, workers);
             tokio::spawn(worker.run(shutdown.clone()))
         });
-        tracing::info!(%address, workers, "serving");
+        tracing::info!(%address, workers, max_connections = limits.max_connections, "serving");
         // The line scripts and tests wait for.
         println!("listening on http://{address}");
         let grace = Duration::from_secs_f64(args.fleet.shutdown_grace_seconds.max(0.0)) + Duration::from_secs(5);
-        lms_api::serve(listener, lms_api::router(state), shutdown.clone(), grace).await.context("serving HTTP")?;
+        lms_api::serve(listener, lms_api::router(state), shutdown.clone(), grace, limits)
+            .await
+            .context("serving HTTP")?;
         if let Some(worker) = worker {
             worker.await.context("worker task")?.context("worker")?;
         }

@@ -67,8 +67,33 @@ pub(crate) struct Process {
 
 impl Process {
     fn start(args: &[&str], data: &Path, env: &[(String, String)], log_name: &str) -> Process {
+        Self::start_limited(args, data, env, log_name, None)
+    }
+
+    /// The same, with the child's open-descriptor limit set to `descriptors` (as a service manager sets it).
+    fn start_limited(
+        args: &[&str],
+        data: &Path,
+        env: &[(String, String)],
+        log_name: &str,
+        descriptors: Option<u64>,
+    ) -> Process {
         let log = data.join(format!("{log_name}.log"));
         let mut command = lms_media();
+        if let Some(limit) = descriptors {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit is async-signal-safe; the closure touches nothing else between fork and exec.
+            unsafe {
+                command.pre_exec(move || {
+                    let limit = libc::rlimit { rlim_cur: limit, rlim_max: limit };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                        Ok(())
+                    } else {
+                        Err(std::io::Error::last_os_error())
+                    }
+                });
+            }
+        }
         command
             .arg(args[0])
             .arg("--data-dir")
@@ -130,6 +155,15 @@ impl Drop for Process {
 
 /// The operators' token the tests' servers ask for on `/metrics`.
 const OPS_TOKEN: &str = "test-ops-token";
+
+/// `serve` whose process may open at most `descriptors` files and sockets.
+pub(crate) fn serve_with_descriptor_limit(data: &Path, descriptors: u64, extra: &[&str]) -> Process {
+    let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--ops-token", OPS_TOKEN];
+    args.extend_from_slice(extra);
+    let mut process = Process::start_limited(&args, data, &[], "serve", Some(descriptors));
+    process.account = Some(account(data, &[], "admin@school.example"));
+    process
+}
 
 pub(crate) fn serve(data: &Path, env: &[(String, String)], extra: &[&str]) -> Process {
     let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--ops-token", OPS_TOKEN];

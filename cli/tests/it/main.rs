@@ -6,6 +6,7 @@ mod browser;
 mod canvas;
 mod fleet;
 mod hls;
+mod hostile;
 mod lms;
 mod probe;
 mod schemathesis;

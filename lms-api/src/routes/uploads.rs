@@ -53,6 +53,9 @@ impl Drop for Spooled {
 }
 
 fn multipart_error(error: axum::extract::multipart::MultipartError) -> ApiError {
+    if crate::server::stalled(&error) {
+        return ApiError::BodyStalled { message: with_causes(&error) };
+    }
     // The parser's own message is generic; what went wrong is in its causes.
     ApiError::BadRequest {
         code: "invalid-multipart",
