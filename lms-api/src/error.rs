@@ -13,6 +13,8 @@ use lms_pipeline::PipelineError;
 
 /// The longest piece of client input an error message repeats.
 const ECHO_LIMIT: usize = 100;
+/// The longest error message sent.
+const MAX_MESSAGE_CHARS: usize = 2_000;
 
 /// What went wrong with a request.
 #[derive(Debug, thiserror::Error)]
@@ -158,6 +160,11 @@ impl IntoResponse for ApiError {
             }
         } else {
             with_causes(&self)
+        };
+        // A backstop: every message that quotes input cuts it with `echo`, and no answer carries a novel.
+        let message = match message.char_indices().nth(MAX_MESSAGE_CHARS) {
+            Some((end, _)) => format!("{}…", &message[..end]),
+            None => message,
         };
         let body = serde_json::json!({ "errors": [{ "message": message, "code": code }] });
         let mut response = (status, Json(body)).into_response();

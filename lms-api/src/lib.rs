@@ -50,6 +50,7 @@ pub use auth::Principal;
 pub use error::ApiError;
 pub use router::router;
 pub use routes::ops::{Ops, router as operations_router};
+pub use routes::uploads::sweep_spool;
 pub use server::{ServerLimits, serve};
 
 /// How the API behaves.

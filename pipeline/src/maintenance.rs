@@ -1,5 +1,7 @@
-//! Housekeeping that keeps the database the whole truth: dead letters become dead jobs, and uploads that
-//! were abandoned half-way stop costing storage.
+//! Housekeeping that keeps the database the whole truth: dead letters become dead jobs, and what crashes
+//! leave behind stops costing storage: uploads abandoned half-way, and uploaded sources that no job owns
+//! (the server died between storing an upload's files and committing its job, or a presigned upload was
+//! never completed).
 //!
 //! The broker dead-letters a message whose consumers kept dying before settling it (the delivery limit).
 //! Left there, its job would wait as `queued` until the hourly requeue; instead each dead letter is read and
@@ -8,6 +10,7 @@
 use std::time::{Duration, Instant};
 
 use crate::jobs::JobStore;
+use crate::metrics::Metrics;
 use crate::queue::Queue;
 use crate::storage::Storage;
 use crate::{PipelineError, TranscodeJob};
@@ -19,7 +22,8 @@ pub struct MaintenanceSettings {
     pub dead_letter_interval: Duration,
     /// Pause between sweeps of abandoned uploads.
     pub upload_sweep_interval: Duration,
-    /// An upload started this long ago and never finished is abandoned.
+    /// An upload started this long ago and never finished is abandoned; so is a source folder written this
+    /// long ago whose job does not exist.
     pub abandoned_after: Duration,
 }
 
@@ -58,11 +62,36 @@ pub async fn bury_dead_letters(store: &JobStore, queue: &Queue) -> Result<usize,
     Ok(buried)
 }
 
+/// Removes the source folders written at least `older_than` ago whose job does not exist. Returns how many.
+/// A folder whose job is found, in any state, is kept (a job's sources go with the job).
+pub async fn sweep_orphaned_sources(
+    store: &JobStore,
+    storage: &Storage,
+    older_than: Duration,
+) -> Result<usize, PipelineError> {
+    let mut removed = 0;
+    for (tenant, job) in storage.source_folders_older_than(older_than).await? {
+        if store.find(&job).await?.is_some() {
+            continue;
+        }
+        let Ok(folder) = crate::storage::StorageKey::source_folder(&tenant, &job) else {
+            // Not a folder this system would write: left for a person to look at.
+            tracing::warn!(%tenant, %job, "an unexpected folder under sources/ is left alone");
+            continue;
+        };
+        storage.delete_prefix(&folder).await?;
+        tracing::info!(%tenant, %job, "uploaded files that no job owns removed");
+        removed += 1;
+    }
+    Ok(removed)
+}
+
 /// Runs housekeeping until `shutdown` fires.
 pub async fn run_maintenance(
     store: JobStore,
     queue: Queue,
     storage: Storage,
+    metrics: Metrics,
     settings: MaintenanceSettings,
     shutdown: tokio_util::sync::CancellationToken,
 ) {
@@ -79,8 +108,16 @@ pub async fn run_maintenance(
         if last_upload_sweep.is_none_or(|at| at.elapsed() >= settings.upload_sweep_interval) {
             match storage.abort_abandoned_uploads(settings.abandoned_after).await {
                 Ok(0) => {}
-                Ok(count) => tracing::info!(count, "abandoned uploads cleaned up"),
+                Ok(count) => {
+                    tracing::info!(count, "abandoned uploads cleaned up");
+                    metrics.swept("upload", count);
+                }
                 Err(error) => tracing::warn!(%error, "sweep of abandoned uploads failed"),
+            }
+            match sweep_orphaned_sources(&store, &storage, settings.abandoned_after).await {
+                Ok(0) => {}
+                Ok(count) => metrics.swept("source", count),
+                Err(error) => tracing::warn!(%error, "sweep of sources no job owns failed"),
             }
             last_upload_sweep = Some(Instant::now());
         }

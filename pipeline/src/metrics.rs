@@ -26,6 +26,14 @@ pub struct OutcomeLabel {
     pub outcome: String,
 }
 
+/// What a clean-up sweep removed, as a label.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SweptLabel {
+    /// `spool` (half-received uploads), `source` (uploaded files no job owns), `work` (encode folders of
+    /// attempts that ended), `upload` (unfinished multipart uploads and temporary files in storage).
+    pub kind: String,
+}
+
 /// The metrics of one process.
 #[derive(Debug, Clone)]
 pub struct Metrics {
@@ -46,6 +54,8 @@ pub struct Metrics {
     pub attempts: Family<OutcomeLabel, Counter>,
     /// Attempts that failed and were scheduled again.
     pub retries: Counter,
+    /// What clean-up sweeps removed, by kind.
+    pub swept: Family<SweptLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -90,6 +100,8 @@ impl Metrics {
         registry.register("attempts", "Attempts ended, by outcome", attempts.clone());
         let retries = Counter::default();
         registry.register("retries", "Failed attempts scheduled again", retries.clone());
+        let swept = Family::<SweptLabel, Counter>::default();
+        registry.register("swept", "Leftovers of crashes removed by clean-up sweeps, by kind", swept.clone());
         Self {
             registry: Arc::new(registry),
             jobs,
@@ -100,7 +112,13 @@ impl Metrics {
             upload_bytes,
             attempts,
             retries,
+            swept,
         }
+    }
+
+    /// Counts `count` leftovers of `kind` removed by a sweep.
+    pub fn swept(&self, kind: &str, count: usize) {
+        self.swept.get_or_create(&SweptLabel { kind: kind.to_owned() }).inc_by(count as u64);
     }
 
     /// Counts an attempt's outcome.

@@ -75,6 +75,32 @@ impl ServeArgs {
     }
 }
 
+/// Pause between sweeps of the spool.
+const SPOOL_SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Removes half-received uploads a crash left in the spool, at start and then every hour.
+async fn sweep_spool_periodically(
+    spool: std::path::PathBuf,
+    older_than: Duration,
+    metrics: lms_pipeline::metrics::Metrics,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        match lms_api::sweep_spool(&spool, older_than).await {
+            Ok(0) => {}
+            Ok(count) => {
+                tracing::info!(count, "half-received uploads removed from the spool");
+                metrics.swept("spool", count);
+            }
+            Err(error) => tracing::warn!(%error, "sweep of the spool failed"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(SPOOL_SWEEP_INTERVAL) => {}
+        }
+    }
+}
+
 /// Serves until a signal stops it.
 pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
     init_logging();
@@ -134,7 +160,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             fleet.store.clone(),
             fleet.queue.clone(),
             fleet.storage.clone(),
+            fleet.metrics.clone(),
             MaintenanceSettings::default(),
+            shutdown.clone(),
+        ));
+        let spool_sweeper = tokio::spawn(sweep_spool_periodically(
+            args.fleet.data_dir().join("spool"),
+            // Twice the stall timeout: a live upload's spool file is written more often than that.
+            limits.body_stall_timeout * 2,
+            fleet.metrics.clone(),
             shutdown.clone(),
         ));
         let workers = args.workers.unwrap_or(if fleet.queue.is_durable() { 0 } else { 1 });
@@ -155,6 +189,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
         if let Some(operations) = operations {
             operations.await.context("operations listener task")?.context("operations listener")?;
         }
+        spool_sweeper.abort();
         relay.await.context("relay task")?;
         maintenance.await.context("maintenance task")?;
         Ok(Outcome::Success)

@@ -137,7 +137,7 @@ impl Process {
         format!("{}{path}", self.address.as_deref().unwrap())
     }
 
-    fn kill_hard(&mut self) {
+    pub(crate) fn kill_hard(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -173,3 +173,32 @@ fn an_upload_that_stops_arriving_fails_with_408_and_leaves_nothing_but_a_slow_on
     let (status, answer) = answer_status(&mut slow, Duration::from_secs(10));
     assert_eq!(status, 415, "{answer}");
 }
+
+#[test]
+fn a_half_received_upload_of_a_killed_server_is_swept_when_it_starts_again() {
+    let data = tempfile::tempdir().unwrap();
+    let flags = ["--body-stall-timeout-secs", "1"];
+    let mut server = serve_with_descriptor_limit(data.path(), 1024, &flags);
+    let mut upload = start_upload(&server, 50_000_000);
+    upload.write_all(&vec![7u8; 4 * 1024 * 1024]).unwrap();
+    let spool = data.path().join("spool");
+    let spooled = || std::fs::read_dir(&spool).map(|entries| entries.flatten().count()).unwrap_or(0);
+    let started = Instant::now();
+    while spooled() == 0 {
+        assert!(started.elapsed() < Duration::from_secs(10), "the upload never reached the spool");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // kill -9 mid-upload: the spool file stays behind.
+    server.kill_hard();
+    drop(upload);
+    assert_eq!(spooled(), 1);
+    // Older than twice the stall time, it cannot belong to a live upload: the restarted server removes it.
+    std::thread::sleep(Duration::from_millis(2500));
+    let restarted = serve_with_descriptor_limit(data.path(), 1024, &flags);
+    let started = Instant::now();
+    while spooled() > 0 {
+        assert!(started.elapsed() < Duration::from_secs(10), "the spool was not swept:\n{}", restarted.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(restarted.log().contains("half-received uploads removed from the spool"), "{}", restarted.log());
+}

@@ -62,7 +62,7 @@ pub(crate) async fn show(
     let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let found = store::account(&mut tx, account).await?;
     lms_db::commit(tx).await?;
-    let account = found.ok_or_else(|| not_found(format!("account {id}")))?;
+    let account = found.ok_or_else(|| not_found(format!("account {}", crate::error::echo(&id))))?;
     Ok(Json(AccountView::from(&account)))
 }
 

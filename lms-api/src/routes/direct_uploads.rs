@@ -60,7 +60,7 @@ pub(crate) struct CompleteRequest {
 }
 
 fn upload_key(tenant: &str, id: &str) -> Result<StorageKey, ApiError> {
-    uuid::Uuid::parse_str(id).map_err(|_| ApiError::NotFound { what: format!("upload {id}") })?;
+    uuid::Uuid::parse_str(id).map_err(|_| ApiError::NotFound { what: format!("upload {}", crate::error::echo(id)) })?;
     Ok(StorageKey::source(tenant, id, UPLOAD_NAME)?)
 }
 

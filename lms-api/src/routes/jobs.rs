@@ -40,7 +40,11 @@ async fn job_tenant(state: &AppState, principal: &Principal, id: &str) -> Result
 }
 
 async fn find(state: &AppState, tenant: &str, id: &str) -> Result<JobRecord, ApiError> {
-    state.store.get(tenant, id).await?.ok_or_else(|| ApiError::NotFound { what: format!("job {id}") })
+    state
+        .store
+        .get(tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound { what: format!("job {}", crate::error::echo(id)) })
 }
 
 #[utoipa::path(
@@ -73,8 +77,11 @@ pub(crate) async fn replay(
     Path(id): Path<String>,
 ) -> Result<Json<JobView>, ApiError> {
     let tenant = job_tenant(&state, &principal, &id).await?;
-    let record =
-        state.store.replay(&tenant, &id).await?.ok_or_else(|| ApiError::NotFound { what: format!("job {id}") })?;
+    let record = state
+        .store
+        .replay(&tenant, &id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound { what: format!("job {}", crate::error::echo(&id)) })?;
     Ok(Json(JobView::new(&record, &state.config.public_base_url)))
 }
 

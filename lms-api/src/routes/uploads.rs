@@ -63,6 +63,33 @@ fn multipart_error(error: axum::extract::multipart::MultipartError) -> ApiError 
     }
 }
 
+/// Removes the spool files (`upload-…`) in `dir` last written at least `older_than` ago: uploads a crashed
+/// server was receiving. A live upload writes its file as the bytes arrive, and one that stops arriving
+/// fails after the body-stall timeout, so an age well beyond that touches only leftovers. Returns how many.
+pub async fn sweep_spool(dir: &Path, older_than: std::time::Duration) -> std::io::Result<usize> {
+    let cutoff = std::time::SystemTime::now().checked_sub(older_than).unwrap_or(std::time::SystemTime::UNIX_EPOCH);
+    let mut entries = match tokio::fs::read_dir(dir).await {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(error) => return Err(error),
+    };
+    let mut removed = 0;
+    while let Some(entry) = entries.next_entry().await? {
+        if !entry.file_name().to_string_lossy().starts_with("upload-") {
+            continue;
+        }
+        let written = entry.metadata().await.and_then(|metadata| metadata.modified());
+        if written.is_ok_and(|written| written <= cutoff) {
+            match tokio::fs::remove_file(entry.path()).await {
+                Ok(()) => removed += 1,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => return Err(error),
+            }
+        }
+    }
+    Ok(removed)
+}
+
 async fn spool(field: &mut axum::extract::multipart::Field<'_>, dir: &Path, limit: u64) -> Result<Spooled, ApiError> {
     tokio::fs::create_dir_all(dir).await.map_err(ApiError::Spool)?;
     let mut spooled =

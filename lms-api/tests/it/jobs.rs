@@ -66,3 +66,38 @@ async fn uploads_and_jobs_belong_to_the_uploaders_account() {
         assert_eq!(app.get(&format!("/api/v1/jobs/{their_id}"), Some(app.admin())).await.status, StatusCode::NOT_FOUND);
     }
 }
+
+#[tokio::test]
+async fn ids_and_tokens_are_never_echoed_whole_in_errors() {
+    let app = TestApp::on(lms_testing::TestDatabase::sqlite()).await;
+    let long = "a".repeat(5_000);
+    for path in [
+        format!("/api/v1/jobs/{long}"),
+        format!("/api/v1/users/self/tokens/{long}"),
+        format!("/api/v1/accounts/{long}"),
+        format!("/api/v1/courses/{long}"),
+    ] {
+        let response = app.get(&path, Some(app.admin())).await;
+        assert_eq!(response.status, StatusCode::NOT_FOUND, "{path}");
+        let message = response.error_message();
+        assert!(message.chars().count() < 200, "{} characters: {}", message.chars().count(), &message[..80]);
+        assert!(message.contains('…'), "{message}");
+    }
+    let response = app
+        .request(Method::POST, &format!("/api/v1/uploads/{long}/complete"), Some(app.admin()), None, Vec::new())
+        .await;
+    assert!(response.error_message().chars().count() < 200, "{:?}", response.json);
+}
+
+#[tokio::test]
+async fn the_spool_sweep_removes_old_upload_files_only() {
+    let spool = tempfile::tempdir().unwrap();
+    std::fs::write(spool.path().join("upload-0123"), b"half a lecture").unwrap();
+    std::fs::write(spool.path().join("README"), b"not an upload").unwrap();
+    let young = lms_api::sweep_spool(spool.path(), std::time::Duration::from_secs(3600)).await.unwrap();
+    assert_eq!(young, 0, "a file younger than the age may belong to a live upload");
+    assert_eq!(lms_api::sweep_spool(spool.path(), std::time::Duration::ZERO).await.unwrap(), 1);
+    assert!(!spool.path().join("upload-0123").exists());
+    assert!(spool.path().join("README").exists());
+    assert_eq!(lms_api::sweep_spool(&spool.path().join("missing"), std::time::Duration::ZERO).await.unwrap(), 0);
+}

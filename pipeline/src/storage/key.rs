@@ -18,6 +18,7 @@ pub struct StorageKey(KeyKind);
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum KeyKind {
     Source { tenant: String, job: String, file: String },
+    SourceFolder { tenant: String, job: String },
     LadderAttempt { tenant: String, job: String, attempt: u32 },
     LadderFile { tenant: String, job: String, attempt: u32, relative: String },
 }
@@ -26,6 +27,11 @@ impl StorageKey {
     /// An uploaded file of a job (the lecture, a subtitle file).
     pub fn source(tenant: &str, job: &str, file: &str) -> Result<Self, PipelineError> {
         Ok(Self(KeyKind::Source { tenant: part(tenant)?, job: part(job)?, file: part(file)? }))
+    }
+
+    /// The prefix under which a job's uploaded files live (what a sweep of orphaned sources removes).
+    pub fn source_folder(tenant: &str, job: &str) -> Result<Self, PipelineError> {
+        Ok(Self(KeyKind::SourceFolder { tenant: part(tenant)?, job: part(job)? }))
     }
 
     /// The prefix under which one attempt of a job publishes its ladder.
@@ -61,6 +67,7 @@ impl StorageKey {
     pub fn path(&self) -> String {
         match &self.0 {
             KeyKind::Source { tenant, job, file } => format!("sources/{tenant}/{job}/{file}"),
+            KeyKind::SourceFolder { tenant, job } => format!("sources/{tenant}/{job}"),
             KeyKind::LadderAttempt { tenant, job, attempt } => format!("ladders/{tenant}/{job}/{attempt}"),
             KeyKind::LadderFile { tenant, job, attempt, relative } => {
                 format!("ladders/{tenant}/{job}/{attempt}/{relative}")
@@ -75,7 +82,7 @@ impl StorageKey {
     pub(crate) fn served_as(&self) -> Option<ObjectMeta> {
         match &self.0 {
             KeyKind::Source { .. } => Some(ObjectMeta::for_source()),
-            KeyKind::LadderAttempt { .. } => None,
+            KeyKind::LadderAttempt { .. } | KeyKind::SourceFolder { .. } => None,
             KeyKind::LadderFile { relative, .. } => Some(ObjectMeta::for_ladder_file(relative)),
         }
     }

@@ -151,6 +151,37 @@ impl LocalStorage {
         }
     }
 
+    /// Every `sources/{tenant}/{job}` folder with the time of its newest file.
+    pub(crate) async fn source_folders(&self) -> Result<Vec<((String, String), SystemTime)>, PipelineError> {
+        let sources = self.root.join("sources");
+        let mut found = Vec::new();
+        for tenant in read_dir_names(&sources).await? {
+            for job in read_dir_names(&sources.join(&tenant)).await? {
+                let folder = sources.join(&tenant).join(&job);
+                let mut newest = SystemTime::UNIX_EPOCH;
+                let mut entries = match tokio::fs::read_dir(&folder).await {
+                    Ok(entries) => entries,
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(source) => return Err(PipelineError::Local { path: folder, source }),
+                };
+                while let Some(entry) = entries.next_entry().await.map_err(local(&folder))? {
+                    if let Ok(modified) = entry.metadata().await.and_then(|metadata| metadata.modified()) {
+                        newest = newest.max(modified);
+                    }
+                }
+                if newest == SystemTime::UNIX_EPOCH {
+                    // An empty folder: as old as the folder itself.
+                    newest = tokio::fs::metadata(&folder)
+                        .await
+                        .and_then(|metadata| metadata.modified())
+                        .unwrap_or(SystemTime::UNIX_EPOCH);
+                }
+                found.push(((tenant.clone(), job), newest));
+            }
+        }
+        Ok(found)
+    }
+
     pub(crate) async fn delete_prefix(&self, prefix: &StorageKey) -> Result<(), PipelineError> {
         let base = self.file(prefix);
         match tokio::fs::remove_dir_all(&base).await {
@@ -206,4 +237,20 @@ impl LocalStorage {
 fn local(path: &Path) -> impl FnOnce(std::io::Error) -> PipelineError {
     let path = path.to_owned();
     move |source| PipelineError::Local { path, source }
+}
+
+/// The names of the folders in `folder` (none when it does not exist).
+async fn read_dir_names(folder: &Path) -> Result<Vec<String>, PipelineError> {
+    let mut names = Vec::new();
+    let mut entries = match tokio::fs::read_dir(folder).await {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(names),
+        Err(source) => return Err(PipelineError::Local { path: folder.to_path_buf(), source }),
+    };
+    while let Some(entry) = entries.next_entry().await.map_err(local(folder))? {
+        if entry.file_type().await.is_ok_and(|kind| kind.is_dir()) {
+            names.push(entry.file_name().to_string_lossy().into_owned());
+        }
+    }
+    Ok(names)
 }

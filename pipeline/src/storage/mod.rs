@@ -161,6 +161,20 @@ impl Storage {
         }
     }
 
+    /// The job folders under `sources/` (tenant and job) whose newest object was written at least
+    /// `older_than` ago: the candidates of a sweep of sources that no job owns.
+    pub async fn source_folders_older_than(
+        &self,
+        older_than: Duration,
+    ) -> Result<Vec<(String, String)>, PipelineError> {
+        let cutoff = std::time::SystemTime::now().checked_sub(older_than).unwrap_or(std::time::SystemTime::UNIX_EPOCH);
+        let newest = match self {
+            Storage::Local(local) => local.source_folders().await?,
+            Storage::S3(s3) => s3.source_folders().await?,
+        };
+        Ok(newest.into_iter().filter(|(_, written)| *written <= cutoff).map(|(folder, _)| folder).collect())
+    }
+
     /// The paths of every object under the prefix `prefix`, relative to it, sorted.
     pub async fn list(&self, prefix: &StorageKey) -> Result<Vec<String>, PipelineError> {
         match self {

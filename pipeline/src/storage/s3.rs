@@ -331,6 +331,27 @@ impl S3Storage {
         Ok(())
     }
 
+    /// Every `sources/{tenant}/{job}/` prefix with the time of its newest object.
+    pub(crate) async fn source_folders(&self) -> Result<Vec<((String, String), std::time::SystemTime)>, PipelineError> {
+        let mut newest: std::collections::BTreeMap<(String, String), std::time::SystemTime> = Default::default();
+        let mut pages = self.client.list_objects_v2().bucket(&self.bucket).prefix("sources/").into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|error| s3_error("ListObjectsV2", "sources/", error))?;
+            for object in page.contents() {
+                let Some(key) = object.key() else { continue };
+                let mut parts = key.split('/').skip(1);
+                let (Some(tenant), Some(job)) = (parts.next(), parts.next()) else { continue };
+                let written = object
+                    .last_modified()
+                    .and_then(|time| std::time::SystemTime::try_from(*time).ok())
+                    .unwrap_or(std::time::UNIX_EPOCH);
+                let entry = newest.entry((tenant.to_owned(), job.to_owned())).or_insert(written);
+                *entry = (*entry).max(written);
+            }
+        }
+        Ok(newest.into_iter().collect())
+    }
+
     pub(crate) async fn delete_prefix(&self, prefix: &StorageKey) -> Result<(), PipelineError> {
         let base = format!("{}/", prefix.path());
         let names = self.list(prefix).await?;

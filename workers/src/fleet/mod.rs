@@ -13,6 +13,7 @@
 
 mod attempt;
 mod publish;
+pub mod sweep;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -64,6 +65,12 @@ impl WorkerSettings {
     }
 }
 
+/// How long a work folder of an attempt that is not running is left before a sweep removes it: the attempt
+/// removes its own as it ends, so only a crash leaves one older than this.
+const WORK_DIR_GRACE: Duration = Duration::from_secs(600);
+/// Pause between sweeps of the work folder.
+const WORK_DIR_SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
+
 /// Everything a worker needs.
 #[derive(Clone)]
 pub struct Worker {
@@ -97,6 +104,7 @@ impl Worker {
         let hand_back = CancellationToken::new();
         let mut running = tokio::task::JoinSet::new();
         tracing::info!(worker_id = %self.settings.worker_id, concurrency, "worker started");
+        let sweeper = tokio::spawn(self.clone().sweep_work_dir_periodically(shutdown.clone()));
         loop {
             // Reap finished tasks so the set does not grow.
             while running.try_join_next().is_some() {}
@@ -114,6 +122,7 @@ impl Worker {
             let hand_back = hand_back.clone();
             running.spawn(async move { worker.handle(delivery, hand_back).await });
         }
+        sweeper.abort();
         // Prefetched deliveries not started go back to the queue with the consumer.
         drop(consumer);
         tracing::info!(in_hand = running.len(), "worker stopping; letting the jobs in hand finish");
@@ -133,6 +142,21 @@ impl Worker {
         }
         tracing::info!("worker stopped");
         Ok(())
+    }
+
+    /// Removes the work folders crashed attempts left, at start and then every hour.
+    async fn sweep_work_dir_periodically(self, shutdown: CancellationToken) {
+        loop {
+            match sweep::sweep_work_dir(&self.store, &self.settings.work_dir, WORK_DIR_GRACE).await {
+                Ok(0) => {}
+                Ok(count) => self.metrics.swept("work", count),
+                Err(error) => tracing::warn!(%error, "sweep of the work folder failed"),
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(WORK_DIR_SWEEP_INTERVAL) => {}
+            }
+        }
     }
 
     /// One delivery, from message to acknowledgement.
