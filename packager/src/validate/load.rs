@@ -162,8 +162,17 @@ pub fn load(master_path: &Path) -> Result<LoadedLadder> {
     let name = master_path.display().to_string();
     let master = parse_master(&text, &name)?;
     let base = master_path.parent().unwrap_or(Path::new("")).to_path_buf();
-    let mut loader =
-        Loader { base: base.clone(), problems: Vec::new(), by_path: HashMap::new(), playlists: Vec::new() };
+    // Symlinks are followed only where they stay inside the folder: compare real paths.
+    let real_base = std::fs::canonicalize(if base.as_os_str().is_empty() { Path::new(".") } else { &base })
+        .unwrap_or_else(|_| base.clone());
+    let mut loader = Loader {
+        base: base.clone(),
+        real_base,
+        judged: HashMap::new(),
+        problems: Vec::new(),
+        by_path: HashMap::new(),
+        playlists: Vec::new(),
+    };
 
     let variant_playlists = master
         .variants
@@ -197,6 +206,10 @@ pub fn load(master_path: &Path) -> Result<LoadedLadder> {
 
 struct Loader {
     base: PathBuf,
+    /// `base` with links resolved: every file read must be under it.
+    real_base: PathBuf,
+    /// Paths already judged inside (true) or outside (false) the folder, so each escape is reported once.
+    judged: HashMap<PathBuf, bool>,
     problems: Vec<LoadProblem>,
     by_path: HashMap<PathBuf, usize>,
     playlists: Vec<LoadedPlaylist>,
@@ -211,7 +224,49 @@ fn resolve(dir: &Path, uri: &str) -> Option<PathBuf> {
     Some(dir.join(path))
 }
 
+/// `path` with `.` and `..` taken out, without touching the file system.
+fn normalized(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 impl Loader {
+    /// Whether `path` (named `uri` in a playlist) stays inside the ladder's folder, following links; an
+    /// HLS001 problem when it does not. Nothing outside the folder is ever read, so no message can quote it.
+    fn inside(&mut self, path: &Path, uri: &str) -> bool {
+        if let Some(&inside) = self.judged.get(path) {
+            return inside;
+        }
+        let inside = match std::fs::canonicalize(path) {
+            Ok(real) => real.starts_with(&self.real_base),
+            // A file that does not exist is judged by its name (and reported missing when read).
+            Err(_) => {
+                let lexical = normalized(path);
+                let base = normalized(&self.base);
+                lexical.starts_with(&base) && !lexical.components().any(|c| c == std::path::Component::ParentDir)
+            }
+        };
+        if !inside {
+            self.problems.push(LoadProblem {
+                location: uri.to_owned(),
+                message: "the URI leads outside the ladder's folder; every file must be inside it".into(),
+            });
+        }
+        self.judged.insert(path.to_path_buf(), inside);
+        inside
+    }
+
     fn relative(&self, path: &Path) -> String {
         path.strip_prefix(&self.base).unwrap_or(path).display().to_string()
     }
@@ -228,6 +283,9 @@ impl Loader {
         };
         if let Some(&index) = self.by_path.get(&path) {
             return Some(index);
+        }
+        if !self.inside(&path, uri) {
+            return None;
         }
         let loaded = self.load_playlist(&path, uri, role);
         let index = self.playlists.len();
@@ -272,6 +330,22 @@ impl Loader {
                 vtt: None,
             })
             .collect();
+        // Every file the playlist names must be inside the folder, whether or not it is read later.
+        let named: Vec<(PathBuf, String)> = loaded
+            .segments
+            .iter()
+            .map(|segment| (segment.path.clone(), segment.uri.clone()))
+            .chain(
+                playlist
+                    .segments
+                    .iter()
+                    .filter_map(|segment| segment.map.as_ref())
+                    .filter_map(|map| resolve(&dir, &map.uri).map(|path| (path, map.uri.clone()))),
+            )
+            .collect();
+        for (path, uri) in named {
+            self.inside(&path, &uri);
+        }
         match role {
             PlaylistRole::Subtitles => self.read_webvtt(&mut loaded),
             // I-frame playlists point into the video segments, which their rung's playlist measures.
@@ -284,6 +358,9 @@ impl Loader {
 
     fn read_webvtt(&mut self, loaded: &mut LoadedPlaylist) {
         for segment in &mut loaded.segments {
+            if !self.inside(&segment.path, &segment.uri) {
+                continue;
+            }
             match std::fs::read_to_string(&segment.path) {
                 Ok(text) => match vtt::parse(&text) {
                     Ok(file) => segment.vtt = Some(file),
@@ -304,6 +381,9 @@ impl Loader {
         // Without EXT-X-MAP these are not fMP4 segments; HLS013 reports that, there is nothing to measure.
         let Some(map) = playlist.segments.iter().find_map(|s| s.map.as_ref()) else { return };
         let Some(init_path) = resolve(dir, &map.uri) else { return };
+        if !self.inside(&init_path, &map.uri) {
+            return;
+        }
         let init = match std::fs::read(&init_path) {
             Ok(bytes) => bytes,
             Err(error) => {
@@ -325,6 +405,11 @@ impl Loader {
         let mut next_offset: HashMap<PathBuf, u64> = HashMap::new();
         for (segment, raw) in loaded.segments.iter_mut().zip(&playlist.segments) {
             if cached.as_ref().is_none_or(|(path, _)| path != &segment.path) {
+                if !self.inside(&segment.path, &segment.uri) {
+                    all_measured = false;
+                    cached = None;
+                    continue;
+                }
                 match std::fs::read(&segment.path) {
                     Ok(bytes) => cached = Some((segment.path.clone(), bytes)),
                     Err(error) => {
