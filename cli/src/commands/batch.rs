@@ -123,6 +123,8 @@ fn process(args: &BatchArgs, item: &BatchItem) -> FileResult {
     let transcode = TranscodeArgs {
         input: item.input.clone(),
         output: output.clone(),
+        // Each output is a folder of the batch's own -o: a leftover there is the batch's, replaced.
+        force: true,
         subtitles: item
             .subtitles
             .iter()

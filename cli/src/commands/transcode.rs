@@ -26,9 +26,12 @@ Exit codes: 0 the ladder is in place, 1 the input was refused or the ladder brok
 pub struct TranscodeArgs {
     /// The lecture to transcode.
     pub input: PathBuf,
-    /// The ladder folder to write; replaced if it exists.
+    /// The ladder folder to write; an earlier ladder there is replaced, anything else only with --force.
     #[arg(short, long)]
     pub output: PathBuf,
+    /// Replace OUT even when it exists and is not a ladder (a file, or a folder without master.m3u8).
+    #[arg(long)]
+    pub force: bool,
     /// A subtitle file as LANG=FILE (SRT or WebVTT); repeat for more languages; the first is the default.
     #[arg(long = "subs", value_name = "LANG=FILE", value_parser = parse_subtitle)]
     pub subtitles: Vec<SubtitleArg>,
@@ -121,6 +124,20 @@ impl TranscodeArgs {
     }
 }
 
+/// What `output` is when it exists and is not a ladder this command may replace: `None` when it is absent,
+/// an empty folder, or a folder holding a ladder (`master.m3u8`).
+fn not_a_ladder(output: &std::path::Path) -> Option<&'static str> {
+    let metadata = std::fs::symlink_metadata(output).ok()?;
+    if !metadata.is_dir() {
+        return Some("not a folder");
+    }
+    if output.join("master.m3u8").is_file() {
+        return None;
+    }
+    let empty = std::fs::read_dir(output).map(|mut entries| entries.next().is_none()).unwrap_or(false);
+    (!empty).then_some("a folder that holds no ladder (no master.m3u8)")
+}
+
 /// Runs `lms-media transcode`.
 pub fn run(args: TranscodeArgs) -> anyhow::Result<Outcome> {
     for subtitle in &args.subtitles {
@@ -130,6 +147,14 @@ pub fn run(args: TranscodeArgs) -> anyhow::Result<Outcome> {
     }
     if args.child_events {
         return run_child(&args);
+    }
+    if !args.force {
+        if let Some(what) = not_a_ladder(&args.output) {
+            bail!(
+                "{} exists and is {what}: it is left as it is (choose another -o, or pass --force to replace it)",
+                args.output.display()
+            );
+        }
     }
     let mut display = Display::new(args.json);
     let result = if args.in_process {

@@ -369,3 +369,27 @@ fn damage_in_the_middle_of_a_recording_is_skipped() {
     finished("corrupt-middle.mp4", &out, &["--rungs", "480"]);
     validate(&out);
 }
+
+#[test]
+fn an_output_folder_that_is_not_a_ladder_is_left_alone_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let thesis = dir.path().join("thesis");
+    std::fs::create_dir(&thesis).unwrap();
+    std::fs::write(thesis.join("chapter-1.tex"), "years of work").unwrap();
+    let (output, _) = transcode(&fixture("small-360p.mp4"), &thesis, &[]);
+    assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("holds no ladder") && stderr.contains("--force"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(thesis.join("chapter-1.tex")).unwrap(), "years of work");
+    // A file is not replaced either.
+    let file = dir.path().join("notes.txt");
+    std::fs::write(&file, "notes").unwrap();
+    let (output, _) = transcode(&fixture("small-360p.mp4"), &file, &[]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "notes");
+    // An earlier ladder is replaced as before; with --force, so is the folder.
+    finished("small-360p.mp4", &dir.path().join("ladder"), &[]);
+    finished("small-360p.mp4", &dir.path().join("ladder"), &[]);
+    finished("small-360p.mp4", &thesis, &["--force"]);
+    assert!(thesis.join("master.m3u8").is_file() && !thesis.join("chapter-1.tex").exists());
+}
