@@ -51,6 +51,9 @@ pub struct ServeArgs {
     /// Seconds a connection may stay open with no request in progress.
     #[arg(long, env = "LMS_MEDIA_IDLE_TIMEOUT_SECS", default_value_t = 75.0)]
     pub idle_timeout_secs: f64,
+    /// Hours a replaced lecture's old ladder stays playable (for players that loaded it) before it is removed.
+    #[arg(long, env = "LMS_MEDIA_REPLACED_LADDER_GRACE_HOURS", default_value_t = 6.0)]
+    pub replaced_ladder_grace_hours: f64,
     /// Seconds a request body (an upload) may go without a byte arriving before it fails.
     #[arg(long, env = "LMS_MEDIA_BODY_STALL_TIMEOUT_SECS", default_value_t = 60.0)]
     pub body_stall_timeout_secs: f64,
@@ -97,6 +100,30 @@ async fn sweep_spool_periodically(
         tokio::select! {
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(SPOOL_SWEEP_INTERVAL) => {}
+        }
+    }
+}
+
+/// Pause between sweeps of replaced ladders.
+const LADDER_SWEEP_INTERVAL: Duration = Duration::from_secs(600);
+
+/// Removes the old ladders of replaced lectures once their grace period is over, every ten minutes.
+async fn retire_replaced_ladders_periodically(
+    db: lms_db::Db,
+    storage: lms_pipeline::storage::Storage,
+    grace: Duration,
+    metrics: lms_pipeline::metrics::Metrics,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        match lms_api::catalog::media::retire_superseded_ladders(&db, &storage, grace).await {
+            Ok(0) => {}
+            Ok(count) => metrics.swept("ladder", count),
+            Err(error) => tracing::warn!(%error, "sweep of replaced ladders failed"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(LADDER_SWEEP_INTERVAL) => {}
         }
     }
 }
@@ -171,6 +198,15 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             fleet.metrics.clone(),
             shutdown.clone(),
         ));
+        let ladder_grace = Duration::try_from_secs_f64(args.replaced_ladder_grace_hours * 3600.0)
+            .context("--replaced-ladder-grace-hours must be a number of hours from 0")?;
+        let ladder_retirer = tokio::spawn(retire_replaced_ladders_periodically(
+            fleet.store.db().clone(),
+            fleet.storage.clone(),
+            ladder_grace,
+            fleet.metrics.clone(),
+            shutdown.clone(),
+        ));
         let workers = args.workers.unwrap_or(if fleet.queue.is_durable() { 0 } else { 1 });
         let worker = (workers > 0).then(|| {
             let worker = args.fleet.worker(&fleet, workers);
@@ -190,6 +226,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<Outcome> {
             operations.await.context("operations listener task")?.context("operations listener")?;
         }
         spool_sweeper.abort();
+        ladder_retirer.abort();
         relay.await.context("relay task")?;
         maintenance.await.context("maintenance task")?;
         Ok(Outcome::Success)

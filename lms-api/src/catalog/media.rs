@@ -192,3 +192,57 @@ pub async fn course_of_job(tx: &mut Tx, account: AccountId, job_id: &str) -> Res
     .map_err(query_error("select a job's course"))?;
     Ok(course.map(CourseId))
 }
+
+/// The ladders that a newer published version of the same media object replaced at least `grace_ms` ago, as
+/// (job id, storage prefix): players that loaded the old master before the flip have had that long to
+/// finish (system scope: a sweep across accounts).
+pub async fn superseded_ladders(tx: &mut Tx, grace_ms: i64) -> Result<Vec<(String, String)>, lms_db::DbError> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT j.id, j.ladder_prefix FROM media_versions v JOIN jobs j ON j.id = v.job_id \
+         WHERE j.state = 'published' AND j.ladder_prefix IS NOT NULL AND EXISTS ( \
+            SELECT 1 FROM media_versions newer JOIN jobs n ON n.id = newer.job_id \
+            WHERE newer.media_object_id = v.media_object_id AND newer.id > v.id \
+              AND n.state = 'published' AND n.updated_at <= $1) \
+         ORDER BY v.id",
+    )
+    .bind(now_ms().saturating_sub(grace_ms))
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(query_error("select superseded ladders"))?;
+    Ok(rows)
+}
+
+/// Records that job `job_id`'s ladder under `prefix` was removed: the job stays `published`, with no ladder.
+pub async fn forget_ladder(tx: &mut Tx, job_id: &str, prefix: &str) -> Result<(), lms_db::DbError> {
+    sqlx::query("UPDATE jobs SET ladder_prefix = NULL, updated_at = $1 WHERE id = $2 AND ladder_prefix = $3")
+        .bind(now_ms())
+        .bind(job_id)
+        .bind(prefix)
+        .execute(&mut **tx)
+        .await
+        .map_err(query_error("forget a removed ladder"))?;
+    Ok(())
+}
+
+/// Removes the ladders that newer versions replaced at least `grace` ago, from storage and then from their
+/// jobs (in that order: a failure in between leaves a job pointing at files that are gone, which the next
+/// sweep finishes, never files that nothing points at). Returns how many were removed.
+pub async fn retire_superseded_ladders(
+    db: &lms_db::Db,
+    storage: &lms_pipeline::storage::Storage,
+    grace: std::time::Duration,
+) -> Result<usize, crate::ApiError> {
+    let grace_ms = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
+    let mut tx = db.read(lms_db::Scope::System).await?;
+    let superseded = superseded_ladders(&mut tx, grace_ms).await?;
+    lms_db::commit(tx).await?;
+    for (job_id, prefix) in &superseded {
+        let key = lms_pipeline::StorageKey::from_path(prefix)?;
+        storage.delete_prefix(&key).await?;
+        let mut tx = db.begin(lms_db::Scope::System).await?;
+        forget_ladder(&mut tx, job_id, prefix).await?;
+        lms_db::commit(tx).await?;
+        tracing::info!(job_id = %job_id, prefix = %prefix, "a replaced lecture's old ladder removed");
+    }
+    Ok(superseded.len())
+}

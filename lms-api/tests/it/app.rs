@@ -25,6 +25,8 @@ pub const HOST: &str = "lms.test:8080";
 pub struct TestApp {
     pub router: Router,
     pub db: Db,
+    /// The local storage the application writes sources to and serves ladders from.
+    pub storage: lms_pipeline::storage::Storage,
     pub kind: &'static str,
     /// The first account and its admin's token.
     pub school: CreatedAccount,
@@ -73,7 +75,7 @@ impl TestApp {
         let state = AppState {
             db: db.clone(),
             store: JobStore::new(db.clone(), RetryPolicy::default()),
-            storage,
+            storage: storage.clone(),
             queue: Queue::Memory(MemoryQueue::new()),
             metrics: Metrics::new(),
             config: ApiConfig {
@@ -89,6 +91,7 @@ impl TestApp {
         TestApp {
             router: lms_api::router(state),
             db,
+            storage,
             kind: database.kind,
             school,
             _database: database,

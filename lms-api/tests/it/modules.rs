@@ -312,6 +312,36 @@ async fn an_uploaded_lecture_is_a_video_item_for_enrolled_learners_only() {
         let listed = app.get(&format!("{base}/media_objects"), Some(&ann)).await;
         assert_eq!(listed.json.as_array().unwrap().len(), 1);
 
+        // Once the new version is published the object flips to it; the old ladder stays for the grace
+        // period (players may have it open), then goes from storage and from its job.
+        let old_file =
+            lms_pipeline::StorageKey::ladder_file(&app.school.account_id.0.to_string(), &job_id, 1, "master.m3u8")
+                .unwrap();
+        let meta = lms_pipeline::ObjectMeta::for_ladder_file("master.m3u8");
+        app.storage.put_bytes(&old_file, b"#EXTM3U\n".to_vec(), &meta).await.unwrap();
+        let new_job = replaced.json["job_id"].as_str().unwrap().to_owned();
+        for due in store.due_outbox(10).await.unwrap() {
+            let message = lms_pipeline::TranscodeJob::from_json(&due.payload).unwrap();
+            if message.job_id == new_job {
+                store.claim(&message, "w", std::time::Duration::from_secs(30)).await.unwrap();
+            }
+        }
+        let new_prefix = format!("ladders/{}/{new_job}/1", app.school.account_id.0);
+        assert!(store.mark_published(&new_job, 1, "w", &new_prefix, None).await.unwrap());
+        let flipped = app.get(&format!("{base}/media_objects/{media_id}"), Some(&ann)).await;
+        let new_master = flipped.json["media_sources"][0]["url"].as_str().unwrap().to_owned();
+        assert!(new_master.ends_with(&format!("{new_prefix}/master.m3u8")), "{new_master}");
+        let retire = |grace| lms_api::catalog::media::retire_superseded_ladders(&app.db, &app.storage, grace);
+        assert_eq!(retire(std::time::Duration::from_secs(3600)).await.unwrap(), 0, "retired within its grace");
+        assert!(app.storage.get_bytes(&old_file).await.unwrap().is_some());
+        assert_eq!(retire(std::time::Duration::ZERO).await.unwrap(), 1);
+        assert!(app.storage.get_bytes(&old_file).await.unwrap().is_none(), "the old ladder's files stay");
+        let old_job = app.get(&format!("/api/v1/jobs/{job_id}"), Some(app.admin())).await;
+        assert_eq!((old_job.json["state"].clone(), old_job.json["ladder"].clone()), (json!("published"), Value::Null));
+        let after = app.get(&format!("{base}/media_objects/{media_id}"), Some(&ann)).await;
+        assert_eq!(after.json["media_sources"][0]["url"], json!(new_master), "{}", app.kind);
+        assert_eq!(retire(std::time::Duration::ZERO).await.unwrap(), 0, "{}", app.kind);
+
         // A teacher who is not an admin uploads into the course and follows the job; a learner may not.
         let tess = app
             .form(
