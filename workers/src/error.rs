@@ -107,6 +107,15 @@ pub enum Error {
         /// The policy's limit on either side.
         max_side: u32,
     },
+    /// A video stream's picture cannot make a ladder: too small, or so stretched by its sample aspect ratio
+    /// that the rungs would be absurd (a 100:1 pixel makes a 32000×240 rung, which crashes x264).
+    #[error("{path}: {reason}")]
+    UnusablePicture {
+        /// The source file.
+        path: PathBuf,
+        /// What is wrong, with the numbers.
+        reason: String,
+    },
     /// The programme is longer than the policy allows.
     #[error("{path} lasts {seconds:.0} s, more than the {limit_seconds} s accepted")]
     TooLong {
@@ -220,6 +229,7 @@ impl Error {
             Error::CodecNotAllowed { .. } => "codec-not-allowed",
             Error::TooManyStreams { .. } => "too-many-streams",
             Error::PictureTooLarge { .. } => "picture-too-large",
+            Error::UnusablePicture { .. } => "unusable-picture",
             Error::TooLong { .. } => "too-long",
             Error::NoVideo { .. } => "no-video",
             Error::Damaged { .. } => "damaged",
@@ -246,6 +256,7 @@ impl Error {
             | Error::CodecNotAllowed { .. }
             | Error::TooManyStreams { .. }
             | Error::PictureTooLarge { .. }
+            | Error::UnusablePicture { .. }
             | Error::TooLong { .. }
             | Error::NoVideo { .. }
             | Error::Damaged { .. }

@@ -428,6 +428,13 @@ fn uploads_are_checked_and_bad_sources_end_with_their_reason() {
     assert_eq!(done["attempts"], 1);
     assert_eq!(done["error"]["code"], "input-rejected");
     assert!(done["error"]["message"].as_str().unwrap().contains("16384"), "{done}");
+
+    // Legal H.264 whose pixels are 100:1 (a 32000×240 rung) is rejected at once too, not retried into `dead`.
+    let (status, created) = upload(&server, &fixture("sar-100-to-1.mp4"), &[]);
+    assert_eq!(status, 201, "{created}");
+    let done = wait_for(&server, created["id"].as_str().unwrap(), Duration::from_secs(120), is_final);
+    assert_eq!((done["state"].as_str(), done["attempts"].as_u64()), (Some("rejected"), Some(1)), "{done}");
+    assert!(done["error"]["message"].as_str().unwrap().contains("100:1"), "{done}");
 }
 
 #[test]

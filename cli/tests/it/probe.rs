@@ -143,6 +143,17 @@ fn oversized_picture_is_refused_before_decoding() {
 }
 
 #[test]
+fn pictures_that_cannot_make_a_ladder_are_refused_at_the_probe() {
+    // Pixels 100 times as wide as high would plan a 32000×240 rung that crashes x264.
+    let json = refused(&fixture("sar-100-to-1.mp4"), "unusable-picture");
+    let message = json["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("100:1") && message.contains("32000×240"), "{json}");
+    // A 2×2 picture would plan an empty ladder and fail later.
+    let json = refused(&fixture("tiny-2x2.mp4"), "unusable-picture");
+    assert!(json["error"]["message"].as_str().is_some_and(|m| m.contains("2×2")), "{json}");
+}
+
+#[test]
 fn hundreds_of_streams_are_refused() {
     let json = refused(&fixture("many-streams.mkv"), "too-many-streams");
     assert!(json["error"]["message"].as_str().is_some_and(|m| m.contains("300 streams")), "{json}");

@@ -134,7 +134,9 @@ pub fn probe(path: &Path, policy: &InputPolicy) -> Result<ProbeReport, Error> {
         })
         .ok_or_else(|| Error::NoVideo { path: path.to_owned() })?;
     let main_audio_stream = input.streams().best(media::Type::Audio).map(|stream| stream.index());
-    let ladder = Ladder::for_source(&main_video.1.geometry());
+    let geometry = main_video.1.geometry();
+    check_picture(path, &geometry, policy)?;
+    let ladder = Ladder::for_source(&geometry);
 
     Ok(ProbeReport {
         path: path.to_owned(),
@@ -160,6 +162,45 @@ impl VideoDetails {
             .unwrap_or((1, 1));
         SourceGeometry { width: self.width, height: self.height, sample_aspect, rotation: self.rotation }
     }
+}
+
+/// The shortest displayed side a source may have: below it there is nothing to watch.
+const MIN_SHORT_SIDE: f64 = 32.0;
+/// The widest displayed aspect ratio accepted, either way (ultra-wide 32:9 is 3.6:1).
+const MAX_ASPECT: f64 = 4.0;
+
+/// Refuses a picture that cannot make a sensible ladder, at the probe, so that a job is rejected at once
+/// instead of failing every attempt in the encoder or the packager.
+fn check_picture(path: &Path, geometry: &SourceGeometry, policy: &InputPolicy) -> Result<(), Error> {
+    let refuse = |reason: String| Err(Error::UnusablePicture { path: path.to_owned(), reason });
+    let (width, height) = geometry.display_size();
+    let (num, den) = geometry.sample_aspect;
+    if !(width.is_finite() && height.is_finite()) || width <= 0.0 || height <= 0.0 {
+        return refuse(format!(
+            "the picture {}×{} with pixels {num}:{den} has no displayable size",
+            geometry.width, geometry.height
+        ));
+    }
+    if width.min(height) < MIN_SHORT_SIDE {
+        return refuse(format!(
+            "the picture is {}×{}: at least {MIN_SHORT_SIDE} pixels on its short side are needed",
+            geometry.width, geometry.height
+        ));
+    }
+    let aspect = width.max(height) / width.min(height);
+    if aspect > MAX_ASPECT {
+        return refuse(format!(
+            "the picture {}×{} with pixels {num}:{den} is shown {:.0}×{:.0}, {aspect:.1} times as wide as high;              at most {MAX_ASPECT}:1 is accepted",
+            geometry.width, geometry.height, width, height
+        ));
+    }
+    if width.max(height) > f64::from(policy.max_side) {
+        return refuse(format!(
+            "the picture is shown {width:.0}×{height:.0}, larger than the {0}×{0} accepted",
+            policy.max_side
+        ));
+    }
+    Ok(())
 }
 
 /// Whether a video stream is cover art rather than a moving picture.
