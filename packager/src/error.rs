@@ -58,6 +58,12 @@ pub enum PackagerError {
         /// What was wrong.
         reason: String,
     },
+    /// A subtitle file's bytes are not text in the encoding its byte-order mark or its bytes point to.
+    #[error("the file is not readable text in {encoding}: some bytes do not decode")]
+    SubtitleEncoding {
+        /// The encoding tried.
+        encoding: &'static str,
+    },
     /// A subtitle file given for a ladder could not be parsed.
     #[error("cannot read subtitles {path}")]
     SubtitleFile {
@@ -79,6 +85,7 @@ impl PackagerError {
             PackagerError::PlaylistParse { .. } => "playlist_parse",
             PackagerError::InvalidLadder { .. } => "invalid_ladder",
             PackagerError::SubtitleParse { .. } => "subtitle_parse",
+            PackagerError::SubtitleEncoding { .. } => "subtitle_encoding",
             PackagerError::SubtitleFile { .. } => "subtitle_file",
         }
     }

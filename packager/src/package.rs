@@ -82,6 +82,9 @@ pub struct PackagedLadder {
     pub variants: Vec<PackagedVariant>,
     /// The languages of the subtitle renditions.
     pub subtitle_languages: Vec<String>,
+    /// What was assumed about the subtitle files (an encoding guessed from their bytes), for the person
+    /// who gave them to check.
+    pub subtitle_notes: Vec<String>,
     /// The programme's length from the video segments, in seconds.
     pub duration_seconds: f64,
 }
@@ -92,7 +95,7 @@ pub fn package_ladder(files: &LadderFiles) -> Result<PackagedLadder> {
     let audio = files.audio.as_ref().map(measure_track).transpose()?;
     let reference = video.first().ok_or_else(|| PackagerError::InvalidLadder { reason: "no video track".into() })?;
 
-    let subtitles = write_subtitles(&files.root, &files.subtitles, reference)?;
+    let (subtitles, subtitle_notes) = write_subtitles(&files.root, &files.subtitles, reference)?;
     let mut spec = MasterSpec::default();
     for (files, track) in files.video.iter().zip(&video) {
         spec.video.push(VideoVariant {
@@ -138,6 +141,7 @@ pub fn package_ladder(files: &LadderFiles) -> Result<PackagedLadder> {
         master,
         variants,
         subtitle_languages: files.subtitles.iter().map(|source| source.language.clone()).collect(),
+        subtitle_notes,
         duration_seconds: reference.total_seconds(),
     })
 }
@@ -163,7 +167,8 @@ fn write_subtitles(
     root: &Path,
     sources: &[SubtitleSource],
     reference: &MeasuredTrack,
-) -> Result<Vec<SubtitleRendition>> {
+) -> Result<(Vec<SubtitleRendition>, Vec<String>)> {
+    let mut notes = Vec::new();
     let durations_ms: Vec<u64> =
         reference.durations().iter().map(|seconds| (seconds * 1000.0).round() as u64).collect();
     let spans = SegmentSpan::from_durations(&durations_ms);
@@ -173,7 +178,19 @@ fn write_subtitles(
     let mut renditions = Vec::with_capacity(sources.len());
     for (index, source) in sources.iter().enumerate() {
         let bytes = read(&source.path)?;
-        let text = String::from_utf8_lossy(&bytes);
+        let decoded = subtitles::encoding::decode(&bytes).map_err(|error| PackagerError::SubtitleFile {
+            path: source.path.clone(),
+            source: Box::new(PackagerError::SubtitleEncoding { encoding: error.encoding }),
+        })?;
+        if decoded.guessed {
+            notes.push(format!(
+                "subtitles {}: {} is not UTF-8; read as {} (check the accents)",
+                source.language,
+                file_name(&source.path),
+                decoded.encoding
+            ));
+        }
+        let text = decoded.text;
         let cues = subtitles::parse(&text, SubtitleFormat::sniff(&text))
             .map_err(|error| PackagerError::SubtitleFile { path: source.path.clone(), source: Box::new(error) })?;
         let folder = format!("subtitles/{}", source.language);
@@ -191,7 +208,7 @@ fn write_subtitles(
             segments,
         });
     }
-    Ok(renditions)
+    Ok((renditions, notes))
 }
 
 fn file_name(path: &Path) -> String {

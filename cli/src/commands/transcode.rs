@@ -333,6 +333,9 @@ pub fn human_summary(summary: &Value) -> String {
     if !subtitles.is_empty() {
         out += &format!("  subtitles: {}\n", subtitles.join(", "));
     }
+    for note in ladder["subtitle_notes"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+        out += &format!("  note: {note}\n");
+    }
     let warnings: Vec<&str> =
         summary["validation_warnings"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
     out += &if warnings.is_empty() {

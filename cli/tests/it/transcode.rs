@@ -166,6 +166,32 @@ fn subtitles_with_a_bom_and_crlf_are_published() {
 }
 
 #[test]
+fn windows_1252_and_utf16_subtitles_are_read_in_their_encoding() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // "Café crème" saved by a Western Windows tool (Windows-1252), and the same text as UTF-16 with its mark.
+    let cp1252 = dir.path().join("lecture.fr.srt");
+    std::fs::write(&cp1252, b"1\r\n00:00:00,500 --> 00:00:05,000\r\nCaf\xe9 cr\xe8me, d\xe9j\xe0 vu\r\n").unwrap();
+    let utf16 = dir.path().join("lecture.de.srt");
+    let text = "1\r\n00:00:00,500 --> 00:00:05,000\r\nGrüße aus Köln\r\n";
+    let bytes: Vec<u8> = [0xFF, 0xFE].into_iter().chain(text.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+    std::fs::write(&utf16, bytes).unwrap();
+    let out = dir.path().join("ladder");
+    let summary = finished(
+        "small-360p.mp4",
+        &out,
+        &["--subs", &format!("fr={}", cp1252.display()), "--subs", &format!("de={}", utf16.display())],
+    );
+    let french = std::fs::read_to_string(out.join("subtitles/fr/seg_00000.vtt")).expect("vtt segment");
+    assert!(french.contains("Café crème, déjà vu"), "{french}");
+    let german = std::fs::read_to_string(out.join("subtitles/de/seg_00000.vtt")).expect("vtt segment");
+    assert!(german.contains("Grüße aus Köln"), "{german}");
+    // The guess is said, so that the person who gave the file can check it; the marked file needs none.
+    let notes = summary["ladder"]["subtitle_notes"].to_string();
+    assert!(notes.contains("fr") && notes.contains("windows-1252"), "{notes}");
+    assert!(!notes.contains("de:"), "{notes}");
+}
+
+#[test]
 fn frame_rates_are_kept_and_variable_rate_becomes_constant() {
     for (name, rate) in [
         ("fps-23.976.mp4", 23.976),

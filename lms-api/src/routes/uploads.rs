@@ -135,7 +135,8 @@ pub(crate) fn video_extension(head: &[u8]) -> Result<&'static str, ApiError> {
 
 /// Whether a subtitle part is WebVTT or SRT, from its first bytes.
 fn subtitle_extension(language: &str, head: &[u8]) -> Result<&'static str, ApiError> {
-    let text = String::from_utf8_lossy(head);
+    // The same reading the packager gives the whole file: a UTF-16 file with its mark is text too.
+    let text = lms_packager::subtitles::encoding::decode_head(head);
     let text = text.trim_start_matches('\u{feff}').trim_start();
     if text.starts_with("WEBVTT") {
         return Ok("vtt");

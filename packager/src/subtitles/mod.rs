@@ -5,6 +5,7 @@
 //! as untrusted: a byte-order mark, CRLF or CR line endings and stray HTML-like tags are handled, and
 //! anything malformed is a [`crate::PackagerError::SubtitleParse`] with the 1-based line number.
 
+pub mod encoding;
 pub mod language;
 pub mod segment;
 pub mod srt;
