@@ -154,6 +154,8 @@ impl Package {
         reader.seek(SeekFrom::Start(dir.start)).map_err(zipfmt::unreadable)?;
         let mut name = Vec::new();
         let mut scratch = Vec::new();
+        // Where each entry's local header and data lie (start, end, name), to refuse entries that share bytes.
+        let mut spans: Vec<(u64, u64, usize)> = Vec::with_capacity(index.index.records.capacity());
         for _ in 0..dir.entries {
             let record = zipfmt::read_central_record(&mut reader, &mut name, &mut scratch)?;
             let raw = &*record.name;
@@ -166,8 +168,13 @@ impl Package {
             // As the zip crate decides it: a name ending in a slash (either kind) is a folder.
             let kind = if raw.ends_with(['/', '\\']) { EntryKind::Folder } else { EntryKind::File };
             let fields = ZipFields { method: record.method, crc32: record.crc32, header_offset: record.header_offset };
+            // A local header is 30 bytes and the name (as long as the central one in any honest archive).
+            let end = record.header_offset.saturating_add(30 + raw.len() as u64).saturating_add(record.compressed_size);
+            spans.push((record.header_offset, end, spans.len()));
             index.add(raw, kind, record.size, record.compressed_size, fields)?;
         }
+        refuse_overlaps(&mut spans, &index)?;
+        index.check_package_ratio()?;
         let source = Source::Zip { reader, archive_offset: dir.archive_offset };
         Ok(index.finish(source))
     }
@@ -395,6 +402,20 @@ fn copy_bounded(reader: impl Read, out: &mut dyn Write, declared: u64) -> std::i
     std::io::copy(&mut limited, out)
 }
 
+/// Refuses entries whose local header and data overlap another's (sorted by start, each must begin at or
+/// after the previous one's end). Checked on the declared layout, before anything is read or written.
+fn refuse_overlaps(spans: &mut [(u64, u64, usize)], index: &Indexer) -> Result<(), ScormError> {
+    spans.sort_unstable();
+    for pair in spans.windows(2) {
+        let ((_, previous_end, _), (start, _, entry)) = (pair[0], pair[1]);
+        if start < previous_end {
+            let name = index.raw_name_of(entry);
+            return Err(ScormError::UnsafeEntry { name, reason: UnsafeReason::Overlapping });
+        }
+    }
+    Ok(())
+}
+
 fn check_count(count: usize, limits: &Limits) -> Result<(), ScormError> {
     if count > limits.max_entries {
         return Err(ScormError::LimitExceeded {
@@ -460,6 +481,10 @@ struct Indexer {
     /// Folders are few, so this stays small.
     folder_raw_names: HashSet<String>,
     total: u64,
+    /// Compressed bytes of all entries.
+    total_compressed: u64,
+    /// Every entry's raw name in central-directory order, for naming an overlapping one (zip sources only).
+    raw_names: Vec<String>,
 }
 
 impl Indexer {
@@ -474,7 +499,27 @@ impl Indexer {
             by_folded: HashTable::with_capacity(expected),
             hasher: RandomState::new(),
         };
-        Self { limits, index, folder_raw_names: HashSet::new(), total: 0 }
+        Self { limits, index, folder_raw_names: HashSet::new(), total: 0, total_compressed: 0, raw_names: Vec::new() }
+    }
+
+    /// The name of the `n`th central-directory entry, as the archive spells it.
+    fn raw_name_of(&self, n: usize) -> String {
+        self.raw_names.get(n).cloned().unwrap_or_default()
+    }
+
+    /// Refuses a package whose entries together expand more than the ratio allows, even when each stays
+    /// under the size the per-entry check starts at (300 entries of one zero MiB each).
+    fn check_package_ratio(&self) -> Result<(), ScormError> {
+        let ratio = self.total / self.total_compressed.max(1);
+        if self.total > self.limits.ratio_floor && ratio > self.limits.max_ratio {
+            return Err(ScormError::LimitExceeded {
+                kind: LimitKind::PackageCompressionRatio,
+                limit: self.limits.max_ratio,
+                actual: ratio,
+                name: None,
+            });
+        }
+        Ok(())
     }
 
     fn add(
@@ -486,6 +531,8 @@ impl Indexer {
         zip: ZipFields,
     ) -> Result<(), ScormError> {
         check_count(self.index.records.len() + 1, &self.limits)?;
+        self.raw_names.push(raw.to_string());
+        self.total_compressed = self.total_compressed.saturating_add(compressed);
         let unsafe_entry = |reason| ScormError::UnsafeEntry { name: raw.to_string(), reason };
         let name = normalize_entry_name(raw).map_err(unsafe_entry)?;
         if name.is_empty() {

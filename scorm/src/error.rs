@@ -29,6 +29,9 @@ pub enum UnsafeReason {
     BadName,
     /// Neither a file, a folder nor a link (a device, a socket…), in a folder source.
     SpecialFile,
+    /// Its compressed bytes are shared with, or overlap, another entry's: one deflated MiB listed 500 times
+    /// unpacks to 500 MiB from 29 KB.
+    Overlapping,
 }
 
 impl UnsafeReason {
@@ -45,6 +48,7 @@ impl UnsafeReason {
             Self::Encrypted => "an encrypted entry",
             Self::BadName => "an empty or undecodable name",
             Self::SpecialFile => "a special file (device, socket or pipe)",
+            Self::Overlapping => "compressed bytes shared with or overlapping another entry's",
         }
     }
 }
@@ -68,6 +72,8 @@ pub enum LimitKind {
     EntrySize,
     /// Uncompressed size divided by compressed size of one entry.
     CompressionRatio,
+    /// Uncompressed size divided by compressed size of the whole package.
+    PackageCompressionRatio,
     /// Size of an XML document we agree to parse.
     XmlSize,
     /// Nesting depth of XML elements.
@@ -85,6 +91,7 @@ impl std::fmt::Display for LimitKind {
             Self::TotalSize => "total uncompressed size",
             Self::EntrySize => "entry size",
             Self::CompressionRatio => "compression ratio",
+            Self::PackageCompressionRatio => "compression ratio of the whole package",
             Self::XmlSize => "xml document size",
             Self::XmlDepth => "xml nesting depth",
             Self::XmlElements => "xml element count",

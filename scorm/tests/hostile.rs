@@ -286,3 +286,57 @@ fn utf16_manifest_is_accepted() {
 fn plain_with_manifest(manifest: &str) -> Vec<u8> {
     zip_with(&[("imsmanifest.xml", manifest.as_bytes()), ("a.html", b"<html/>")], SimpleFileOptions::default())
 }
+
+/// The package with `count` more central-directory records that all point at the local header of `name`
+/// (each named `aliasNNNN.bin`), as a zip-bomb maker writes them; the end record is fixed up to match.
+fn with_aliases(bytes: Vec<u8>, name: &str, count: usize) -> Vec<u8> {
+    let eocd = bytes.windows(4).rposition(|w| w == [0x50, 0x4b, 0x05, 0x06]).expect("end record");
+    let u16_at = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]) as usize;
+    let u32_at = |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
+    let (entries, cd_size, cd_start) = (u16_at(eocd + 10), u32_at(eocd + 12), u32_at(eocd + 16));
+    // Find the central record of `name`.
+    let mut at = cd_start;
+    let record = loop {
+        let length = 46 + u16_at(at + 28) + u16_at(at + 30) + u16_at(at + 32);
+        if &bytes[at + 46..at + 46 + u16_at(at + 28)] == name.as_bytes() {
+            break bytes[at..at + length].to_vec();
+        }
+        at += length;
+    };
+    let mut aliases = Vec::new();
+    for n in 0..count {
+        let alias = format!("alias{n:04}.bin");
+        let mut copy = record[..46].to_vec();
+        copy[28..30].copy_from_slice(&(alias.len() as u16).to_le_bytes());
+        copy[30..34].copy_from_slice(&[0, 0, 0, 0]); // no extra field, no comment
+        copy.extend_from_slice(alias.as_bytes());
+        aliases.extend_from_slice(&copy);
+    }
+    let mut out = bytes[..cd_start + cd_size].to_vec();
+    out.extend_from_slice(&aliases);
+    let mut end = bytes[eocd..].to_vec();
+    let total = (entries + count) as u16;
+    end[8..10].copy_from_slice(&total.to_le_bytes());
+    end[10..12].copy_from_slice(&total.to_le_bytes());
+    end[12..16].copy_from_slice(&((cd_size + aliases.len()) as u32).to_le_bytes());
+    out.extend_from_slice(&end);
+    out
+}
+
+#[test]
+fn entries_that_share_their_compressed_bytes_are_refused() {
+    // One deflated MiB listed 500 times: 500 MiB from a few KB, every entry under the per-entry ratio floor.
+    let zeros = vec![0u8; 1 << 20];
+    let bytes = with_aliases(plain(&[("one.bin", &zeros)]), "one.bin", 500);
+    assert_refused(bytes, Limits::default(), &reason(UnsafeReason::Overlapping));
+}
+
+#[test]
+fn the_compression_ratio_of_the_whole_package_is_limited() {
+    // Many entries of zeros, each no larger than the size the per-entry ratio check starts at.
+    let zeros = vec![0u8; 64 << 10];
+    let names: Vec<String> = (0..40).map(|i| format!("z{i:02}.bin")).collect();
+    let extra: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), zeros.as_slice())).collect();
+    let limits = Limits { ratio_floor: 64 << 10, ..Limits::default() };
+    assert_refused(plain(&extra), limits, &limit(LimitKind::PackageCompressionRatio));
+}
