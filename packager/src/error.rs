@@ -58,6 +58,12 @@ pub enum PackagerError {
         /// What was wrong.
         reason: String,
     },
+    /// A subtitle file would make absurd segments (too many cues, or too many on screen at once).
+    #[error("{reason}")]
+    SubtitleLimit {
+        /// Which limit, with the numbers.
+        reason: String,
+    },
     /// A subtitle file's bytes are not text in the encoding its byte-order mark or its bytes point to.
     #[error("the file is not readable text in {encoding}: some bytes do not decode")]
     SubtitleEncoding {
@@ -86,6 +92,7 @@ impl PackagerError {
             PackagerError::InvalidLadder { .. } => "invalid_ladder",
             PackagerError::SubtitleParse { .. } => "subtitle_parse",
             PackagerError::SubtitleEncoding { .. } => "subtitle_encoding",
+            PackagerError::SubtitleLimit { .. } => "subtitle_limit",
             PackagerError::SubtitleFile { .. } => "subtitle_file",
         }
     }

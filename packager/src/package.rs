@@ -195,7 +195,7 @@ fn write_subtitles(
             .map_err(|error| PackagerError::SubtitleFile { path: source.path.clone(), source: Box::new(error) })?;
         let folder = format!("subtitles/{}", source.language);
         let mut segments = Vec::with_capacity(spans.len());
-        for (number, segment) in subtitles::segment_webvtt(&cues, &spans).iter().enumerate() {
+        for (number, segment) in subtitles::segment::webvtt_segments(&cues, &spans).enumerate() {
             let name = format!("seg_{number:05}.vtt");
             write_file(&root.join(&folder).join(&name), |out| out.write_all(segment.to_webvtt(mpegts).as_bytes()))?;
             segments.push((name, segment.span.seconds()));

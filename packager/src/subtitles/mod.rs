@@ -57,7 +57,38 @@ pub fn parse(input: &str, format: SubtitleFormat) -> Result<Vec<Cue>> {
     };
     // A stable sort keeps the authored order of cues that start together.
     cues.sort_by_key(|cue| cue.start_ms);
+    check_limits(&cues)?;
     Ok(cues)
+}
+
+/// The most cues one file may hold: a three-hour lecture at a cue every two seconds has 5,400.
+pub const MAX_CUES: usize = 20_000;
+/// The most cues on screen at one instant. Every cue is repeated in each 4 s segment it spans, so cues that
+/// stay up for long multiply the output (113,000 cues over a 5-minute programme made 347 MB of WebVTT).
+pub const MAX_CUES_AT_ONCE: usize = 16;
+
+/// Refuses a cue list whose segments would be absurd, saying which limit and where.
+fn check_limits(cues: &[Cue]) -> Result<()> {
+    let refuse = |reason: String| Err(PackagerError::SubtitleLimit { reason });
+    if cues.len() > MAX_CUES {
+        return refuse(format!("{} cues; at most {MAX_CUES} are accepted", cues.len()));
+    }
+    // Sorted by start: the cues still showing when each one starts, ending soonest first.
+    let mut showing: std::collections::BinaryHeap<std::cmp::Reverse<u64>> = std::collections::BinaryHeap::new();
+    for cue in cues {
+        while showing.peek().is_some_and(|std::cmp::Reverse(end)| *end <= cue.start_ms) {
+            showing.pop();
+        }
+        showing.push(std::cmp::Reverse(cue.end_ms.max(cue.start_ms.saturating_add(1))));
+        if showing.len() > MAX_CUES_AT_ONCE {
+            return refuse(format!(
+                "{} cues are on screen at once at {}; at most {MAX_CUES_AT_ONCE} are accepted",
+                showing.len(),
+                format_timestamp(cue.start_ms)
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The lines of the input with BOM removed and CRLF / CR normalised, numbered from 1.
@@ -138,6 +169,31 @@ pub(crate) fn parse_timing(line_text: &str, line: usize) -> Result<Option<(u64, 
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    fn srt(cues: impl Iterator<Item = (u64, u64)>) -> String {
+        cues.enumerate()
+            .map(|(n, (start, end))| {
+                format!("{}\n{} --> {}\nline {n}\n\n", n + 1, format_timestamp(start), format_timestamp(end))
+                    .replace('.', ",")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn too_many_cues_on_screen_at_once_are_refused_saying_when() {
+        // Sixteen cues that all last the programme are accepted; a seventeenth is not.
+        let sixteen = srt((0..16).map(|n| (n * 1000, 300_000)));
+        assert_eq!(parse(&sixteen, SubtitleFormat::Srt).unwrap().len(), 16);
+        let seventeen = srt((0..17).map(|n| (n * 1000, 300_000)));
+        let error = parse(&seventeen, SubtitleFormat::Srt).unwrap_err();
+        assert!(matches!(error, PackagerError::SubtitleLimit { .. }), "{error:?}");
+        assert!(error.to_string().contains("17 cues are on screen at once at 00:00:16.000"), "{error}");
+        // Cues that follow each other never pile up, however many there are (up to the total limit).
+        let sequential = srt((0..MAX_CUES as u64).map(|n| (n * 100, n * 100 + 100)));
+        assert_eq!(parse(&sequential, SubtitleFormat::Srt).unwrap().len(), MAX_CUES);
+        let too_many = srt((0..MAX_CUES as u64 + 1).map(|n| (n * 100, n * 100 + 100)));
+        assert!(parse(&too_many, SubtitleFormat::Srt).unwrap_err().to_string().contains("20001 cues"));
+    }
 
     #[test]
     fn timestamps_in_both_notations() {

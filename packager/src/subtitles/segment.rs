@@ -84,22 +84,26 @@ impl VttSegment {
 /// Cuts `cues` into one segment per span. Cues entirely outside the spans are dropped (a subtitle after the
 /// end of the video cannot be shown).
 pub fn segment_webvtt(cues: &[Cue], spans: &[SegmentSpan]) -> Vec<VttSegment> {
-    let mut segments: Vec<VttSegment> = spans.iter().map(|&span| VttSegment { span, cues: Vec::new() }).collect();
-    let mut sorted: Vec<&Cue> = cues.iter().collect();
+    let mut sorted = cues.to_vec();
     sorted.sort_by_key(|cue| (cue.start_ms, cue.end_ms));
-    for cue in sorted {
-        // Spans are in order, so the first candidate is found by binary search and the rest follow it.
-        let first = spans.partition_point(|span| span.end_ms <= cue.start_ms);
-        for segment in segments.iter_mut().skip(first) {
-            if segment.span.start_ms >= cue.end_ms.max(cue.start_ms.saturating_add(1)) {
-                break;
-            }
-            if segment.span.overlaps(cue) {
-                segment.cues.push(cue.clone());
-            }
+    webvtt_segments(&sorted, spans).collect()
+}
+
+/// The segments one at a time, for writing as they come: only the cues on screen in the current span are
+/// held, never the whole output. `cues` must be sorted by start (as [`super::parse`] returns them).
+pub fn webvtt_segments<'a>(cues: &'a [Cue], spans: &'a [SegmentSpan]) -> impl Iterator<Item = VttSegment> + 'a {
+    let mut next = 0;
+    let mut showing: Vec<&'a Cue> = Vec::new();
+    spans.iter().map(move |&span| {
+        while let Some(cue) = cues.get(next).filter(|cue| cue.start_ms < span.end_ms) {
+            showing.push(cue);
+            next += 1;
         }
-    }
-    segments
+        // A cue over before this span starts is over for every later one too.
+        showing.retain(|cue| cue.end_ms.max(cue.start_ms.saturating_add(1)) > span.start_ms);
+        let cues = showing.iter().filter(|cue| span.overlaps(cue)).map(|&cue| cue.clone()).collect();
+        VttSegment { span, cues }
+    })
 }
 
 #[cfg(test)]
