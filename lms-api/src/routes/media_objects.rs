@@ -11,9 +11,10 @@ use lms_db::{MediaObjectId, Scope};
 use crate::auth::Principal;
 use crate::canvas::Pagination;
 use crate::catalog::media;
+use crate::catalog::modules::ItemKind;
 use crate::error::{echo, not_found};
 use crate::routes::courses::readable_course;
-use crate::routes::modules::editable_course;
+use crate::routes::modules::{CourseTree, editable_course};
 use crate::routes::uploads::receive;
 use crate::views::media::MediaObjectView;
 use crate::{ApiError, AppState};
@@ -99,12 +100,12 @@ pub(crate) async fn list(
     pagination: Pagination,
 ) -> Result<Response, ApiError> {
     let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
-    let (course, _) = readable_course(&mut tx, &principal, &id).await?;
+    let (course, access) = readable_course(&mut tx, &principal, &id).await?;
     let found =
         media::list(&mut tx, principal.account_id, course.id, pagination.offset(), pagination.fetch_limit()).await?;
+    let tree = CourseTree::load(&mut tx, &principal, &course, &access, None).await?;
     lms_db::commit(tx).await?;
-    Ok(pagination
-        .respond(found.iter().map(|object| MediaObjectView::new(object, &state.config.public_base_url)).collect()))
+    Ok(pagination.respond(found.iter().map(|object| view(&tree, object, &state)).collect()))
 }
 
 /// `GET /api/v1/courses/{id}/media_objects/{media_id}`.
@@ -123,8 +124,17 @@ pub(crate) async fn show(
     let missing = || not_found(format!("media object {}", echo(&media_id)));
     let media_id: MediaObjectId = media_id.parse().map_err(|_| missing())?;
     let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
-    let (course, _) = readable_course(&mut tx, &principal, &id).await?;
+    let (course, access) = readable_course(&mut tx, &principal, &id).await?;
     let object = media::find(&mut tx, principal.account_id, course.id, media_id).await?.ok_or_else(missing)?;
+    let tree = CourseTree::load(&mut tx, &principal, &course, &access, None).await?;
     lms_db::commit(tx).await?;
-    Ok(Json(MediaObjectView::new(&object, &state.config.public_base_url)))
+    Ok(Json(view(&tree, &object, &state)))
+}
+
+/// The view of `object` for the caller whose course structure is `tree`: without its ladder while every
+/// Video item leading to it is locked for them.
+fn view(tree: &CourseTree, object: &media::MediaObject, state: &AppState) -> MediaObjectView {
+    let view = MediaObjectView::new(object, &state.config.public_base_url);
+    let id = Some(object.id.0);
+    if tree.locks(|item| item.kind == ItemKind::Video && item.content_id == id) { view.locked() } else { view }
 }

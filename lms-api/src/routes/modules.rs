@@ -29,7 +29,7 @@ use crate::views::{parse_time, sanitize_html};
 use crate::{ApiError, AppState};
 
 /// What a course's structure looks like to one caller, loaded in a fixed number of queries.
-struct CourseTree {
+pub(crate) struct CourseTree {
     modules: Vec<Module>,
     items: BTreeMap<ModuleId, Vec<ModuleItem>>,
     /// The learner whose progress is shown, and that progress.
@@ -39,7 +39,7 @@ struct CourseTree {
 }
 
 impl CourseTree {
-    async fn load(
+    pub(crate) async fn load(
         tx: &mut Tx,
         principal: &Principal,
         course: &Course,
@@ -113,6 +113,22 @@ impl CourseTree {
             .map(|object| (object.id.0, MediaObjectView::new(object, &state.config.public_base_url)))
             .collect();
         Ok(self)
+    }
+
+    /// Whether the learner whose progress this tree holds may not yet open what the items matching `leads_to`
+    /// lead to: it is reached only through items still locked for them. What no item leads to is not locked
+    /// by modules; staff (no progress) are never locked out.
+    pub(crate) fn locks(&self, leads_to: impl Fn(&ModuleItem) -> bool) -> bool {
+        let Some((_, progress)) = &self.progress else { return false };
+        let mut reached = false;
+        for item in self.items.values().flatten().filter(|item| leads_to(item)) {
+            match progress.item(item.id) {
+                Some(status) if !status.locked => return false,
+                Some(_) => reached = true,
+                None => {}
+            }
+        }
+        reached
     }
 
     fn module_view(&self, module: &Module, origin: &str, with_items: bool) -> ModuleView {
@@ -822,11 +838,19 @@ pub(crate) async fn page(
     let mut tx = state.db.read(Scope::Tenant(&principal.tenant())).await?;
     let (course, access) = readable_course(&mut tx, &principal, &id).await?;
     let page = modules::page(&mut tx, principal.account_id, course.id, &url).await?;
-    lms_db::commit(tx).await?;
     let page = page
         .filter(|page| page.published || may(&principal, Action::ManageContent(&access)))
         .ok_or_else(|| not_found(format!("page {}", echo(&url))))?;
-    Ok(Json(PageView::from(&page)))
+    let tree = CourseTree::load(&mut tx, &principal, &course, &access, None).await?;
+    lms_db::commit(tx).await?;
+    let mut view = PageView::from(&page);
+    // A page reached only through locked items is not read before its module opens (as Canvas answers it).
+    if tree.locks(|item| item.kind == ItemKind::Page && item.page_url.as_deref() == Some(page.url.as_str())) {
+        view.body = String::new();
+        view.locked_for_user = true;
+        view.lock_explanation = Some("This page is part of a module that is still locked.".into());
+    }
+    Ok(Json(view))
 }
 
 /// The course a path names when the caller may build its content; 404 when it may not see it, 403 when it

@@ -26,6 +26,9 @@ pub struct MediaObjectView {
     pub media_sources: Vec<MediaSource>,
     /// Subtitle tracks.
     pub media_tracks: Vec<MediaTrack>,
+    /// Our addition: whether the caller may not play it yet (the Video items leading to it are locked for
+    /// them); `media_sources` is then empty.
+    pub locked_for_user: bool,
     /// Our addition: the lecture's length in seconds, once a ladder is shown.
     pub duration: Option<f64>,
     /// Creation time.
@@ -76,6 +79,13 @@ pub struct MediaTrack {
 }
 
 impl MediaObjectView {
+    /// Hides what a locked learner may not play yet.
+    pub fn locked(mut self) -> Self {
+        self.media_sources.clear();
+        self.locked_for_user = true;
+        self
+    }
+
     /// The view of `media`, with URLs under `public_base_url`.
     pub fn new(media: &MediaObject, public_base_url: &str) -> Self {
         let state = match (&media.ladder_prefix, media.latest_state) {
@@ -118,6 +128,7 @@ impl MediaObjectView {
                 .map(|language| MediaTrack { locale: language.clone(), kind: "subtitles" })
                 .collect(),
             duration: media.ladder_prefix.as_ref().and(media.ladder.as_ref()).map(|ladder| ladder.duration_seconds),
+            locked_for_user: false,
             created_at: iso_time(media.created_at_ms),
             job_id: media.latest_job_id.clone(),
             job_state: media.latest_state.as_str(),

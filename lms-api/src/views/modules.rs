@@ -171,10 +171,15 @@ pub struct PageView {
     pub url: String,
     /// Its title.
     pub title: String,
-    /// Sanitized HTML.
+    /// Sanitized HTML (empty while locked for the caller).
     pub body: String,
     /// Visible to learners.
     pub published: bool,
+    /// Whether the caller may not read it yet (its module is locked for them).
+    pub locked_for_user: bool,
+    /// Why, when locked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock_explanation: Option<String>,
     /// Creation time.
     pub created_at: Option<String>,
     /// Last change.
@@ -188,6 +193,8 @@ impl From<&Page> for PageView {
             title: page.title.clone(),
             body: page.body.clone(),
             published: page.published,
+            locked_for_user: false,
+            lock_explanation: None,
             created_at: iso_time(page.created_at_ms),
             updated_at: iso_time(page.updated_at_ms),
         }

@@ -412,3 +412,83 @@ async fn a_nul_character_anywhere_in_a_request_is_refused_naming_where_and_nothi
         assert_eq!(media.json, json!([]), "{}", app.kind);
     }
 }
+
+#[tokio::test]
+async fn a_page_or_lecture_in_a_locked_module_is_not_read_before_it_opens() {
+    for app in TestApp::both().await {
+        let (course, ann) = course_with_student(&app).await;
+        let base = format!("/api/v1/courses/{course}");
+        let app = &app;
+        let post = |path: String, form: String| async move {
+            let answer = app.form(Method::POST, &path, Some(app.admin()), &form).await;
+            assert_eq!(answer.status, StatusCode::OK, "{path} {form}: {:?}", answer.json);
+            answer.json
+        };
+        let intro = post(format!("{base}/modules"), "module[name]=Intro".into()).await["id"].as_i64().unwrap();
+        let later =
+            post(format!("{base}/modules"), format!("module[name]=Later&module[prerequisite_module_ids][]={intro}"))
+                .await["id"]
+                .as_i64()
+                .unwrap();
+        post(format!("{base}/pages"), "wiki_page[title]=Start&wiki_page[body]=<p>first</p>".into()).await;
+        post(format!("{base}/pages"), "wiki_page[title]=Answers&wiki_page[body]=<p>the answers</p>".into()).await;
+        let start = post(
+            format!("{base}/modules/{intro}/items"),
+            "module_item[type]=Page&module_item[page_url]=start&module_item[completion_requirement][type]=must_view"
+                .into(),
+        )
+        .await["id"]
+            .as_i64()
+            .unwrap();
+        post(format!("{base}/modules/{later}/items"), "module_item[type]=Page&module_item[page_url]=answers".into())
+            .await;
+        // A lecture only a locked item leads to.
+        let uploaded = app
+            .request(
+                Method::POST,
+                &format!("{base}/media_objects"),
+                Some(app.admin()),
+                Some("multipart/form-data; boundary=XyZ"),
+                upload_body("Solutions"),
+            )
+            .await;
+        let media_id = uploaded.json["id"].as_i64().unwrap();
+        post(
+            format!("{base}/modules/{later}/items"),
+            format!("module_item[type]=Video&module_item[content_id]={media_id}"),
+        )
+        .await;
+
+        // Before Intro is done: the learner gets the page without its body, and the lecture without sources.
+        let locked = app.get(&format!("{base}/pages/answers"), Some(&ann)).await;
+        assert_eq!(locked.status, StatusCode::OK);
+        assert_eq!((locked.json["locked_for_user"].clone(), locked.json["body"].clone()), (json!(true), json!("")));
+        assert!(locked.json["lock_explanation"].is_string());
+        let lecture = app.get(&format!("{base}/media_objects/{media_id}"), Some(&ann)).await;
+        assert_eq!(lecture.json["locked_for_user"], true, "{}", app.kind);
+        assert_eq!(lecture.json["media_sources"], json!([]));
+        let listed = app.get(&format!("{base}/media_objects"), Some(&ann)).await;
+        assert_eq!(listed.json[0]["locked_for_user"], true);
+        // Staff read everything; a page no locked item leads to is open.
+        let staff = app.get(&format!("{base}/pages/answers"), Some(app.admin())).await;
+        assert_eq!(
+            (staff.json["locked_for_user"].clone(), staff.json["body"].clone()),
+            (json!(false), json!("<p>the answers</p>"))
+        );
+        assert_eq!(app.get(&format!("{base}/pages/start"), Some(&ann)).await.json["body"], "<p>first</p>");
+
+        // Once Intro's requirement is met, Later opens and its page reads.
+        let read =
+            app.form(Method::POST, &format!("{base}/modules/{intro}/items/{start}/mark_read"), Some(&ann), "").await;
+        assert_eq!(read.status, StatusCode::OK, "{:?}", read.json);
+        let open = app.get(&format!("{base}/pages/answers"), Some(&ann)).await;
+        assert_eq!(
+            (open.json["locked_for_user"].clone(), open.json["body"].clone()),
+            (json!(false), json!("<p>the answers</p>"))
+        );
+        assert_eq!(
+            app.get(&format!("{base}/media_objects/{media_id}"), Some(&ann)).await.json["locked_for_user"],
+            false
+        );
+    }
+}
