@@ -485,6 +485,8 @@ struct Indexer {
     total_compressed: u64,
     /// Every entry's raw name in central-directory order, for naming an overlapping one (zip sources only).
     raw_names: Vec<String>,
+    /// Every folder some entry's name passes through (`a` and `a/b` for `a/b/c.html`).
+    parents: HashSet<String>,
 }
 
 impl Indexer {
@@ -499,7 +501,15 @@ impl Indexer {
             by_folded: HashTable::with_capacity(expected),
             hasher: RandomState::new(),
         };
-        Self { limits, index, folder_raw_names: HashSet::new(), total: 0, total_compressed: 0, raw_names: Vec::new() }
+        Self {
+            limits,
+            index,
+            folder_raw_names: HashSet::new(),
+            total: 0,
+            total_compressed: 0,
+            raw_names: Vec::new(),
+            parents: HashSet::new(),
+        }
     }
 
     /// The name of the `n`th central-directory entry, as the archive spells it.
@@ -548,6 +558,22 @@ impl Indexer {
         self.total = self.total.saturating_add(size);
         if self.total > self.limits.max_total_size {
             return Err(limit(LimitKind::TotalSize, self.limits.max_total_size, self.total));
+        }
+        // A name that is a file here and a folder elsewhere collides when written out.
+        if kind == EntryKind::File && self.parents.contains(&name) {
+            return Err(unsafe_entry(UnsafeReason::FileFolderClash));
+        }
+        for (end, _) in name.match_indices('/') {
+            let parent = &name[..end];
+            if self.parents.contains(parent) {
+                continue;
+            }
+            if let Some(other) = self.index.find(parent) {
+                if self.index.records[other].kind == EntryKind::File {
+                    return Err(unsafe_entry(UnsafeReason::FileFolderClash));
+                }
+            }
+            self.parents.insert(parent.to_owned());
         }
         let repeated_raw = kind == EntryKind::Folder && !self.folder_raw_names.insert(raw.to_string());
         let index = &mut self.index;

@@ -29,6 +29,8 @@ pub enum UnsafeReason {
     BadName,
     /// Neither a file, a folder nor a link (a device, a socket…), in a folder source.
     SpecialFile,
+    /// The name is a file in one entry and a folder in another (`a` and `a/b`): they collide on extraction.
+    FileFolderClash,
     /// Its compressed bytes are shared with, or overlap, another entry's: one deflated MiB listed 500 times
     /// unpacks to 500 MiB from 29 KB.
     Overlapping,
@@ -48,6 +50,7 @@ impl UnsafeReason {
             Self::Encrypted => "an encrypted entry",
             Self::BadName => "an empty or undecodable name",
             Self::SpecialFile => "a special file (device, socket or pipe)",
+            Self::FileFolderClash => "a name that is a file in one entry and a folder in another",
             Self::Overlapping => "compressed bytes shared with or overlapping another entry's",
         }
     }

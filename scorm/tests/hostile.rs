@@ -340,3 +340,18 @@ fn the_compression_ratio_of_the_whole_package_is_limited() {
     let limits = Limits { ratio_floor: 64 << 10, ..Limits::default() };
     assert_refused(plain(&extra), limits, &limit(LimitKind::PackageCompressionRatio));
 }
+
+#[test]
+fn a_name_that_is_both_a_file_and_a_folder_is_refused() {
+    // Either order: the file first, or the folder's content first.
+    assert_refused(
+        plain(&[("media", b"x"), ("media/clip.mp4", b"y")]),
+        Limits::default(),
+        &reason(UnsafeReason::FileFolderClash),
+    );
+    assert_refused(
+        plain(&[("media/clip.mp4", b"y"), ("media", b"x")]),
+        Limits::default(),
+        &reason(UnsafeReason::FileFolderClash),
+    );
+}
