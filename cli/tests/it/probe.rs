@@ -151,6 +151,9 @@ fn pictures_that_cannot_make_a_ladder_are_refused_at_the_probe() {
     // A 2×2 picture would plan an empty ladder and fail later.
     let json = refused(&fixture("tiny-2x2.mp4"), "unusable-picture");
     assert!(json["error"]["message"].as_str().is_some_and(|m| m.contains("2×2")), "{json}");
+    // A video track with no frames would fail in the packager.
+    let json = refused(&fixture("no-frames.mkv"), "unusable-picture");
+    assert!(json["error"]["message"].as_str().is_some_and(|m| m.contains("holds no frames")), "{json}");
 }
 
 #[test]

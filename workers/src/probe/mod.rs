@@ -110,7 +110,7 @@ pub struct AudioDetails {
 ///
 /// A file the policy refuses gives an [`Error`] whose [`Error::is_rejection`] is true.
 pub fn probe(path: &Path, policy: &InputPolicy) -> Result<ProbeReport, Error> {
-    let source = open::open_source(path, policy)?;
+    let mut source = open::open_source(path, policy)?;
     let input = &source.input;
     let streams: Vec<StreamReport> = input.streams().map(|stream| stream_report(&stream)).collect();
 
@@ -137,6 +137,8 @@ pub fn probe(path: &Path, policy: &InputPolicy) -> Result<ProbeReport, Error> {
     let geometry = main_video.1.geometry();
     check_picture(path, &geometry, policy)?;
     let ladder = Ladder::for_source(&geometry);
+    let bit_rate = u64::try_from(input.bit_rate()).ok().filter(|&rate| rate > 0);
+    check_has_frames(path, &mut source.input, main_video.0)?;
 
     Ok(ProbeReport {
         path: path.to_owned(),
@@ -144,7 +146,7 @@ pub fn probe(path: &Path, policy: &InputPolicy) -> Result<ProbeReport, Error> {
         container_description: source.sniffed.description.clone(),
         size_bytes: source.size_bytes,
         duration_seconds,
-        bit_rate: u64::try_from(input.bit_rate()).ok().filter(|&rate| rate > 0),
+        bit_rate,
         main_video_stream: main_video.0,
         main_audio_stream,
         ladder,
@@ -162,6 +164,29 @@ impl VideoDetails {
             .unwrap_or((1, 1));
         SourceGeometry { width: self.width, height: self.height, sample_aspect, rotation: self.rotation }
     }
+}
+
+/// Packets read looking for the main video stream's first one: far more than any real file puts before it.
+const MAX_PACKETS_BEFORE_VIDEO: usize = 20_000;
+
+/// Refuses a video stream that declares a picture but holds no frames (it would fail in the packager, every
+/// attempt). Damage met on the way is left for the encoder to judge.
+fn check_has_frames(path: &Path, input: &mut ffmpeg_next::format::context::Input, stream: usize) -> Result<(), Error> {
+    for _ in 0..MAX_PACKETS_BEFORE_VIDEO {
+        let mut packet = ffmpeg_next::Packet::empty();
+        match packet.read(input) {
+            Ok(()) if packet.stream() == stream => return Ok(()),
+            Ok(()) => {}
+            Err(ffmpeg_next::Error::Eof) => {
+                return Err(Error::UnusablePicture {
+                    path: path.to_owned(),
+                    reason: format!("video stream {stream} declares a picture but holds no frames"),
+                });
+            }
+            Err(_) => return Ok(()),
+        }
+    }
+    Ok(())
 }
 
 /// The shortest displayed side a source may have: below it there is nothing to watch.
