@@ -84,8 +84,21 @@ enum Source {
     Zip {
         reader: Box<dyn ReadSeek>,
         archive_offset: u64,
+        /// Every central-directory record, in order (the index drops a few: `./`, repeated folders), and
+        /// where the directory starts, for checking the local headers against them.
+        central: Vec<CentralEntry>,
+        directory_start: u64,
     },
     Folder(PathBuf),
+}
+
+/// What the central directory says of one entry, kept for checking the local headers against it.
+#[derive(Debug, Clone)]
+struct CentralEntry {
+    header_offset: u64,
+    compressed_size: u64,
+    method: u16,
+    name: String,
 }
 
 /// One entry of the index: fixed size, its name a range of the shared name arena. About 48 bytes per entry plus
@@ -154,8 +167,9 @@ impl Package {
         reader.seek(SeekFrom::Start(dir.start)).map_err(zipfmt::unreadable)?;
         let mut name = Vec::new();
         let mut scratch = Vec::new();
-        // Where each entry's local header and data lie (start, end, name), to refuse entries that share bytes.
+        // Where each entry's local header and data lie (start, end, record), to refuse entries that share bytes.
         let mut spans: Vec<(u64, u64, usize)> = Vec::with_capacity(index.index.records.capacity());
+        let mut central = Vec::with_capacity(index.index.records.capacity());
         for _ in 0..dir.entries {
             let record = zipfmt::read_central_record(&mut reader, &mut name, &mut scratch)?;
             let raw = &*record.name;
@@ -171,11 +185,17 @@ impl Package {
             // A local header is 30 bytes and the name (as long as the central one in any honest archive).
             let end = record.header_offset.saturating_add(30 + raw.len() as u64).saturating_add(record.compressed_size);
             spans.push((record.header_offset, end, spans.len()));
+            central.push(CentralEntry {
+                header_offset: record.header_offset,
+                compressed_size: record.compressed_size,
+                method: record.method,
+                name: raw.to_string(),
+            });
             index.add(raw, kind, record.size, record.compressed_size, fields)?;
         }
-        refuse_overlaps(&mut spans, &index)?;
+        refuse_overlaps(&mut spans, &central)?;
         index.check_package_ratio()?;
-        let source = Source::Zip { reader, archive_offset: dir.archive_offset };
+        let source = Source::Zip { reader, archive_offset: dir.archive_offset, central, directory_start: dir.start };
         Ok(index.finish(source))
     }
 
@@ -297,7 +317,7 @@ impl Package {
         let unreadable =
             |e: &dyn fmt::Display| ScormError::EntryUnreadable { name: name.into(), detail: e.to_string() };
         let copied = match &mut self.source {
-            Source::Zip { reader, archive_offset } => {
+            Source::Zip { reader, archive_offset, .. } => {
                 zipfmt::copy_entry(reader, *archive_offset, &record, out).map_err(|e| unreadable(&e))?
             }
             Source::Folder(root) => {
@@ -310,6 +330,62 @@ impl Package {
             return Err(ScormError::SizeMismatch { name: name.into(), declared: record.size, actual_at_least: copied });
         }
         Ok(copied)
+    }
+}
+
+impl Package {
+    /// Where the archive's local headers disagree with its central directory, in words: a local header that
+    /// names another file or method, or bytes between entries (or before the directory) that no central record
+    /// accounts for, such as a hidden `../evil.txt` that in-order readers (Java's `ZipInputStream`) would
+    /// extract. Empty for a folder, or for an archive laid out as any standard tool writes it. Reads every
+    /// local header, so only validation asks for it.
+    pub fn local_layout_problems(&mut self) -> Result<Vec<String>, ScormError> {
+        let Source::Zip { reader, archive_offset, central, directory_start } = &mut self.source else {
+            return Ok(Vec::new());
+        };
+        let mut entries: Vec<&CentralEntry> = central.iter().collect();
+        entries.sort_by_key(|entry| entry.header_offset);
+        let mut problems = Vec::new();
+        let mut expected = *archive_offset;
+        for entry in entries {
+            let at = entry.header_offset.saturating_add(*archive_offset);
+            if at > expected {
+                problems.push(format!(
+                    "{} bytes at byte {expected}, before {:?}, belong to no entry of the central directory",
+                    at - expected,
+                    entry.name
+                ));
+            }
+            let Some(local) = zipfmt::read_local_header(reader, at).map_err(zipfmt::unreadable)? else {
+                problems.push(format!("{:?} has no local header at byte {at}", entry.name));
+                expected = expected.max(at);
+                continue;
+            };
+            if local.name != entry.name.as_bytes() {
+                let named = String::from_utf8_lossy(&local.name);
+                problems.push(format!("the local header of {:?} names {named:?}", entry.name));
+            }
+            if local.method != entry.method {
+                problems.push(format!(
+                    "the local header of {:?} says method {} where the central directory says {}",
+                    entry.name, local.method, entry.method
+                ));
+            }
+            let data_end = at.saturating_add(local.header_length).saturating_add(entry.compressed_size);
+            let descriptor = if local.flags & 0b1000 != 0 {
+                zipfmt::data_descriptor_length(reader, data_end, entry.compressed_size).map_err(zipfmt::unreadable)?
+            } else {
+                0
+            };
+            expected = expected.max(data_end.saturating_add(descriptor));
+        }
+        if *directory_start > expected {
+            problems.push(format!(
+                "{} bytes at byte {expected}, after the last entry and before the central directory, belong to no entry",
+                *directory_start - expected
+            ));
+        }
+        Ok(problems)
     }
 }
 
@@ -404,12 +480,12 @@ fn copy_bounded(reader: impl Read, out: &mut dyn Write, declared: u64) -> std::i
 
 /// Refuses entries whose local header and data overlap another's (sorted by start, each must begin at or
 /// after the previous one's end). Checked on the declared layout, before anything is read or written.
-fn refuse_overlaps(spans: &mut [(u64, u64, usize)], index: &Indexer) -> Result<(), ScormError> {
+fn refuse_overlaps(spans: &mut [(u64, u64, usize)], central: &[CentralEntry]) -> Result<(), ScormError> {
     spans.sort_unstable();
     for pair in spans.windows(2) {
         let ((_, previous_end, _), (start, _, entry)) = (pair[0], pair[1]);
         if start < previous_end {
-            let name = index.raw_name_of(entry);
+            let name = central.get(entry).map(|entry| entry.name.clone()).unwrap_or_default();
             return Err(ScormError::UnsafeEntry { name, reason: UnsafeReason::Overlapping });
         }
     }
@@ -483,8 +559,6 @@ struct Indexer {
     total: u64,
     /// Compressed bytes of all entries.
     total_compressed: u64,
-    /// Every entry's raw name in central-directory order, for naming an overlapping one (zip sources only).
-    raw_names: Vec<String>,
     /// Every folder some entry's name passes through (`a` and `a/b` for `a/b/c.html`).
     parents: HashSet<String>,
 }
@@ -501,20 +575,7 @@ impl Indexer {
             by_folded: HashTable::with_capacity(expected),
             hasher: RandomState::new(),
         };
-        Self {
-            limits,
-            index,
-            folder_raw_names: HashSet::new(),
-            total: 0,
-            total_compressed: 0,
-            raw_names: Vec::new(),
-            parents: HashSet::new(),
-        }
-    }
-
-    /// The name of the `n`th central-directory entry, as the archive spells it.
-    fn raw_name_of(&self, n: usize) -> String {
-        self.raw_names.get(n).cloned().unwrap_or_default()
+        Self { limits, index, folder_raw_names: HashSet::new(), total: 0, total_compressed: 0, parents: HashSet::new() }
     }
 
     /// Refuses a package whose entries together expand more than the ratio allows, even when each stays
@@ -541,7 +602,6 @@ impl Indexer {
         zip: ZipFields,
     ) -> Result<(), ScormError> {
         check_count(self.index.records.len() + 1, &self.limits)?;
-        self.raw_names.push(raw.to_string());
         self.total_compressed = self.total_compressed.saturating_add(compressed);
         let unsafe_entry = |reason| ScormError::UnsafeEntry { name: raw.to_string(), reason };
         let name = normalize_entry_name(raw).map_err(unsafe_entry)?;
@@ -855,6 +915,43 @@ mod zipfmt {
             8 => copy_checked(flate2::read::DeflateDecoder::new(data), out, record),
             m => Err(io::Error::new(io::ErrorKind::Unsupported, format!("Compression method {m} is not supported"))),
         }
+    }
+
+    /// A local header's fields that the layout check compares.
+    pub(super) struct LocalHeader {
+        pub name: Vec<u8>,
+        pub method: u16,
+        pub flags: u16,
+        /// 30 bytes, the name and the extra field: where the data starts.
+        pub header_length: u64,
+    }
+
+    /// The local header at `at`, or `None` when no local header signature is there.
+    pub(super) fn read_local_header(reader: &mut Box<dyn ReadSeek>, at: u64) -> io::Result<Option<LocalHeader>> {
+        reader.seek(SeekFrom::Start(at))?;
+        let mut h = [0u8; 30];
+        if reader.read_exact(&mut h).is_err() || h[..4] != LOCAL {
+            return Ok(None);
+        }
+        let (name_length, extra_length) = (u16_at(&h, 26), u16_at(&h, 28));
+        let mut name = vec![0u8; usize::from(name_length)];
+        reader.read_exact(&mut name)?;
+        Ok(Some(LocalHeader {
+            name,
+            method: u16_at(&h, 8),
+            flags: u16_at(&h, 6),
+            header_length: 30 + u64::from(name_length) + u64::from(extra_length),
+        }))
+    }
+
+    /// The length of the data descriptor at `at` (after an entry's data): 12 bytes, 16 with its optional
+    /// signature, 8 more in the zip64 form for entries of 4 GiB and more.
+    pub(super) fn data_descriptor_length(reader: &mut Box<dyn ReadSeek>, at: u64, compressed: u64) -> io::Result<u64> {
+        reader.seek(SeekFrom::Start(at))?;
+        let mut signature = [0u8; 4];
+        let signed = reader.read_exact(&mut signature).is_ok() && signature == [0x50, 0x4b, 0x07, 0x08];
+        let sizes = if compressed >= u64::from(u32::MAX) { 16 } else { 8 };
+        Ok(if signed { 4 } else { 0 } + 4 + sizes)
     }
 
     fn copy_checked(data: impl Read, out: &mut dyn Write, record: &Record) -> io::Result<u64> {

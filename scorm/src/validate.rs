@@ -147,6 +147,12 @@ fn validate_opened(name: &str, opened: Result<Package, ScormError>, options: &Op
         }
     }
     let detection = manifest.as_ref().map(standard::detect);
+    if let Some(pkg) = package.as_mut() {
+        ctx.layout_problems = match pkg.local_layout_problems() {
+            Ok(problems) => problems,
+            Err(error) => vec![format!("the local headers could not be read: {error}")],
+        };
+    }
     ctx.package = package.as_ref();
     ctx.open_error = open_error.as_ref().or(read_error.as_ref());
     ctx.other_format = other.clone();

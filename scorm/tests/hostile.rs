@@ -355,3 +355,52 @@ fn a_name_that_is_both_a_file_and_a_folder_is_refused() {
         &reason(UnsafeReason::FileFolderClash),
     );
 }
+
+/// The package with the central-directory record of `name` removed (its local header and data stay where they
+/// are): the entry is hidden from readers that use the directory, and seen by those that walk local headers.
+fn hide_entry(bytes: Vec<u8>, name: &str) -> Vec<u8> {
+    let eocd = bytes.windows(4).rposition(|w| w == [0x50, 0x4b, 0x05, 0x06]).expect("end record");
+    let u16_at = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]) as usize;
+    let u32_at = |at: usize| u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
+    let (entries, cd_size, cd_start) = (u16_at(eocd + 10), u32_at(eocd + 12), u32_at(eocd + 16));
+    let mut at = cd_start;
+    let (start, length) = loop {
+        let length = 46 + u16_at(at + 28) + u16_at(at + 30) + u16_at(at + 32);
+        if &bytes[at + 46..at + 46 + u16_at(at + 28)] == name.as_bytes() {
+            break (at, length);
+        }
+        at += length;
+    };
+    let mut out = [&bytes[..start], &bytes[start + length..eocd]].concat();
+    let mut end = bytes[eocd..].to_vec();
+    end[8..10].copy_from_slice(&((entries - 1) as u16).to_le_bytes());
+    end[10..12].copy_from_slice(&((entries - 1) as u16).to_le_bytes());
+    end[12..16].copy_from_slice(&((cd_size - length) as u32).to_le_bytes());
+    out.extend_from_slice(&end);
+    out
+}
+
+#[test]
+fn an_entry_the_central_directory_hides_is_an_error_in_the_strict_profile() {
+    let entries: Vec<(&str, &[u8])> = vec![
+        ("imsmanifest.xml", MANIFEST.as_bytes()),
+        ("evil.txt", b"what an in-order reader extracts"),
+        ("a.html", b"<html/>"),
+    ];
+    let clean = zip_with(&entries, SimpleFileOptions::default());
+    let report = validate_package_bytes("clean.zip", clean.clone(), &Options::default());
+    assert!(report.findings.iter().all(|f| f.rule != "archive-layout"), "{:?}", report.findings);
+
+    let hidden = hide_entry(clean, "evil.txt");
+    let report = validate_package_bytes("hidden.zip", hidden.clone(), &Options::default());
+    let layout: Vec<_> = report.findings.iter().filter(|f| f.rule == "archive-layout").collect();
+    assert_eq!(layout.len(), 1, "{:?}", report.findings);
+    assert!(layout[0].message.contains("belong to no entry"), "{:?}", layout[0]);
+    assert_eq!(report.verdict, Verdict::Fail);
+    // In the compat profile (what LMSs tolerate) it is a warning: they read through the central directory.
+    let compat = Options { profile: lms_scorm::Profile::Compat, ..Options::default() };
+    let report = validate_package_bytes("hidden.zip", hidden, &compat);
+    let layout: Vec<_> = report.findings.iter().filter(|f| f.rule == "archive-layout").collect();
+    assert_eq!(layout.len(), 1);
+    assert_eq!(layout[0].severity, lms_scorm::Severity::Warning);
+}

@@ -36,6 +36,7 @@ pub struct Rule {
 pub static RULES: &[&Rule] = &[
     &package::ARCHIVE_READABLE,
     &package::ARCHIVE_SAFE,
+    &package::ARCHIVE_LAYOUT,
     &package::NOT_SCORM,
     &package::MANIFEST_AT_ROOT,
     &package::MANIFEST_WELL_FORMED,
@@ -90,6 +91,8 @@ pub struct Context<'a> {
     pub manifest: Option<&'a Manifest>,
     /// The detected version.
     pub detection: Option<&'a Detection>,
+    /// Where the zip's local headers disagree with its central directory (`Package::local_layout_problems`).
+    pub layout_problems: Vec<String>,
 }
 
 impl<'a> Context<'a> {

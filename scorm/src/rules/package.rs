@@ -63,6 +63,30 @@ pub static ARCHIVE_SAFE: Rule = Rule {
     },
 };
 
+/// The local headers agree with the central directory, and nothing hides between entries.
+pub static ARCHIVE_LAYOUT: Rule = Rule {
+    id: "archive-layout",
+    severity: Severity::Error,
+    summary: "every local header matches its central-directory record, and no bytes hide between entries",
+    compat: Some((
+        Severity::Warning,
+        "LMSs that read through the central directory (most) never see what hides between entries",
+    )),
+    check: |ctx, sink| {
+        for problem in &ctx.layout_problems {
+            sink.package(
+                None,
+                problem.clone(),
+                Some(
+                    "readers that walk the local headers in order (Java's ZipInputStream) would see other files \
+                     than this validator: re-create the zip with a standard tool"
+                        .into(),
+                ),
+            );
+        }
+    },
+};
+
 /// The package is SCORM, not cmi5, xAPI or AICC.
 pub static NOT_SCORM: Rule = Rule {
     id: "not-scorm",
