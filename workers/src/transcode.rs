@@ -314,6 +314,8 @@ impl Drop for PartialDir {
         if !self.done {
             let _ = std::fs::remove_dir_all(&self.path);
         }
+        // A killed transcode still exiting when this one started kept its build folder then; it is gone now.
+        sweep_dead_partials(&self.target);
     }
 }
 

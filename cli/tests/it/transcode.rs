@@ -419,3 +419,19 @@ fn an_output_folder_that_is_not_a_ladder_is_left_alone_without_force() {
     finished("small-360p.mp4", &thesis, &["--force"]);
     assert!(thesis.join("master.m3u8").is_file() && !thesis.join("chapter-1.tex").exists());
 }
+
+#[test]
+fn the_build_folder_of_a_transcode_that_ends_during_a_rerun_is_swept() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ladder");
+    // A killed transcode whose process is still exiting when the rerun starts (here: still sleeping).
+    let mut exiting = std::process::Command::new("sleep").arg("0.3").spawn().unwrap();
+    let stale = dir.path().join(format!(".ladder.partial-{}", exiting.id()));
+    std::fs::create_dir_all(stale.join("720p")).unwrap();
+    std::fs::write(stale.join("720p/seg_00000.m4s"), vec![0u8; 4096]).unwrap();
+    let reaper = std::thread::spawn(move || exiting.wait());
+    // The rerun takes longer than that process has left; when it ends, the folder's owner is gone.
+    finished("lecture-slides-1080p30.mp4", &out, &["--rungs", "480"]);
+    reaper.join().unwrap().unwrap();
+    assert!(!stale.exists(), "the build folder of a process that is gone was left");
+}
