@@ -116,6 +116,13 @@ pub enum Error {
         /// What is wrong, with the numbers.
         reason: String,
     },
+    /// The disk holding the ladder being built filled up. Retrying elsewhere (or once space is freed) helps;
+    /// the source is not at fault.
+    #[error("no space left on the disk holding {path} (No space left on device): the ladder could not be written")]
+    DiskFull {
+        /// The folder the ladder was built in.
+        path: PathBuf,
+    },
     /// The programme is longer than the policy allows.
     #[error("{path} lasts {seconds:.0} s, more than the {limit_seconds} s accepted")]
     TooLong {
@@ -230,6 +237,7 @@ impl Error {
             Error::TooManyStreams { .. } => "too-many-streams",
             Error::PictureTooLarge { .. } => "picture-too-large",
             Error::UnusablePicture { .. } => "unusable-picture",
+            Error::DiskFull { .. } => "disk-full",
             Error::TooLong { .. } => "too-long",
             Error::NoVideo { .. } => "no-video",
             Error::Damaged { .. } => "damaged",
@@ -269,6 +277,7 @@ impl Error {
             ),
             Error::Read { .. }
             | Error::UnusablePath { .. }
+            | Error::DiskFull { .. }
             | Error::Write { .. }
             | Error::Cancelled
             | Error::ChildStart { .. }

@@ -111,16 +111,18 @@ pub fn transcode(
         cancel: request.cancel.clone(),
     };
     let encode_started = Instant::now();
-    let encoded = engine.encode(&encode_request, &mut |progress: Progress| {
-        let elapsed = encode_started.elapsed().as_secs_f64().max(1e-3);
-        events(TranscodeEvent::Progress {
-            encoded_seconds: progress.encoded_seconds,
-            total_seconds: progress.total_seconds,
-            frames: progress.frames,
-            fps: progress.frames as f64 / elapsed,
-            speed: progress.encoded_seconds / elapsed,
-        });
-    })?;
+    let encoded = engine
+        .encode(&encode_request, &mut |progress: Progress| {
+            let elapsed = encode_started.elapsed().as_secs_f64().max(1e-3);
+            events(TranscodeEvent::Progress {
+                encoded_seconds: progress.encoded_seconds,
+                total_seconds: progress.total_seconds,
+                frames: progress.frames,
+                fps: progress.frames as f64 / elapsed,
+                speed: progress.encoded_seconds / elapsed,
+            });
+        })
+        .map_err(|error| blame_full_disk(error, &partial.path))?;
 
     events(TranscodeEvent::Packaging);
     let files = LadderFiles {
@@ -137,9 +139,14 @@ pub fn transcode(
             })
             .collect(),
     };
-    let packaged = package_ladder(&files).map_err(|source| Error::Package { source })?;
-    let validation = lms_packager::validate_path(&packaged.master).map_err(|source| Error::Package { source })?;
+    let packaged =
+        package_ladder(&files).map_err(|source| blame_full_disk(Error::Package { source }, &partial.path))?;
+    let validation = lms_packager::validate_path(&packaged.master)
+        .map_err(|source| blame_full_disk(Error::Package { source }, &partial.path))?;
     if !validation.passed() {
+        if disk_is_full(&partial.path) {
+            return Err(Error::DiskFull { path: partial.path.clone() });
+        }
         return Err(Error::LadderInvalid {
             rules: validation.rule_ids().iter().map(|id| id.to_string()).collect(),
             partial: partial.keep(),
@@ -203,6 +210,29 @@ fn language_name(tag: &str) -> String {
         _ => return tag.to_owned(),
     };
     if primary == tag.to_ascii_lowercase() { name.to_owned() } else { format!("{name} ({tag})") }
+}
+
+/// Free space below which a disk counts as full.
+const FULL_BELOW_BYTES: u64 = 1 << 20;
+
+/// Whether the disk holding `dir` has (almost) no room left.
+fn disk_is_full(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else { return false };
+    // SAFETY: a zeroed statvfs is a valid value of a plain C struct, which statvfs fills from a valid
+    // NUL-terminated path; nothing else is touched.
+    let (read, stats) = unsafe {
+        let mut stats: libc::statvfs = std::mem::zeroed();
+        (libc::statvfs(path.as_ptr(), &mut stats), stats)
+    };
+    read == 0 && u64::from(stats.f_bavail).saturating_mul(stats.f_frsize) < FULL_BELOW_BYTES
+}
+
+/// A failure met while the disk is full is the full disk's, whatever the step reports: FFmpeg's segment muxer
+/// drops the write error, and the packager then finds a truncated `mdat` box, which would read as a damaged
+/// source and be retried until the job is dead.
+fn blame_full_disk(error: Error, dir: &Path) -> Error {
+    if disk_is_full(dir) { Error::DiskFull { path: dir.to_owned() } } else { error }
 }
 
 /// Removes the hidden build folders of `target` left by transcodes that were killed (a crash or a time

@@ -435,3 +435,40 @@ fn the_build_folder_of_a_transcode_that_ends_during_a_rerun_is_swept() {
     reaper.join().unwrap().unwrap();
     assert!(!stale.exists(), "the build folder of a process that is gone was left");
 }
+
+/// A small tmpfs mounted for one test (the tests run as root on the test machine, as scripts/setup does),
+/// unmounted when dropped.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &Path, size: &str) -> SmallDisk {
+        std::fs::create_dir_all(dir).unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status();
+        assert!(status.is_ok_and(|status| status.success()), "mounting a {size} tmpfs at {} needs root", dir.display());
+        SmallDisk(dir.to_owned())
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_disk_is_reported_as_such_not_as_a_damaged_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = SmallDisk::mount(&dir.path().join("small"), "300k");
+    let (output, events) = transcode(&fixture("lecture-slides-1080p30.mp4"), &disk.0.join("ladder"), &[]);
+    // The run could not write its output: exit 2, with the full disk as the cause and its own code.
+    assert_eq!(output.status.code(), Some(2), "{events:?}");
+    let failed = events.last().cloned().unwrap_or_default();
+    assert_eq!(failed["code"], "disk-full", "{failed}");
+    assert_eq!(failed["rejection"], false);
+    assert!(failed["message"].as_str().unwrap_or_default().contains("No space left on device"), "{failed}");
+    // Nothing is left on the small disk.
+    assert_eq!(std::fs::read_dir(&disk.0).unwrap().count(), 0);
+}
