@@ -225,7 +225,7 @@ fn disk_is_full(dir: &Path) -> bool {
         let mut stats: libc::statvfs = std::mem::zeroed();
         (libc::statvfs(path.as_ptr(), &mut stats), stats)
     };
-    read == 0 && u64::from(stats.f_bavail).saturating_mul(stats.f_frsize) < FULL_BELOW_BYTES
+    read == 0 && stats.f_bavail.saturating_mul(stats.f_frsize) < FULL_BELOW_BYTES
 }
 
 /// A failure met while the disk is full is the full disk's, whatever the step reports: FFmpeg's segment muxer
