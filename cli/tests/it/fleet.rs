@@ -574,7 +574,9 @@ fn a_job_committed_before_the_api_died_is_published_after_restart() {
     server.kill_hard();
 
     let server = serve(data.path(), &env, &["--workers", "1"]);
-    assert_eq!(job(&server, &id)["state"], "queued");
+    // The restarted relay publishes the message at once, so its worker may already hold the job.
+    let state = job(&server, &id)["state"].as_str().unwrap_or_default().to_owned();
+    assert!(matches!(state.as_str(), "queued" | "running" | "published"), "{state}");
     let done = wait_for(&server, &id, Duration::from_secs(180), is_final);
     assert_eq!(done["state"], "published", "{done}\n{}", server.log());
     assert_eq!(done["attempts"], 1);
