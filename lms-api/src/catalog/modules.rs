@@ -674,6 +674,64 @@ pub async fn create_page(
         .ok_or_else(|| lms_db::DbError::Corrupt { what: "a new page vanished".into() })?)
 }
 
+/// Changes page `url` of `course`: its title, body or publication, each left as it is when `None`. The slug
+/// stays, so links to the page and the items that lead to it keep working. `None` when there is no such page.
+pub async fn update_page(
+    tx: &mut Tx,
+    account: AccountId,
+    course: CourseId,
+    url: &str,
+    change: &PageChange,
+) -> Result<Option<Page>, lms_db::DbError> {
+    let Some(current) = page(tx, account, course, url).await? else { return Ok(None) };
+    sqlx::query(
+        "UPDATE pages SET title = $4, body = $5, published = $6, updated_at = $7 \
+         WHERE account_id = $1 AND course_id = $2 AND url = $3",
+    )
+    .bind(account.0)
+    .bind(course.0)
+    .bind(url)
+    .bind(change.title.as_deref().unwrap_or(&current.title))
+    .bind(change.body.as_deref().unwrap_or(&current.body))
+    .bind(change.published.unwrap_or(current.published))
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await
+    .map_err(query_error("update page"))?;
+    page(tx, account, course, url).await
+}
+
+/// What a page update changes.
+#[derive(Debug, Clone, Default)]
+pub struct PageChange {
+    /// A new title.
+    pub title: Option<String>,
+    /// A new (cleaned) body.
+    pub body: Option<String>,
+    /// Published or not.
+    pub published: Option<bool>,
+}
+
+/// Removes `item` with what learners did with it; the items after it move up one place.
+pub async fn delete_item(tx: &mut Tx, account: AccountId, item: &ModuleItem) -> Result<(), lms_db::DbError> {
+    sqlx::query("DELETE FROM module_items WHERE account_id = $1 AND id = $2")
+        .bind(account.0)
+        .bind(item.id.0)
+        .execute(&mut **tx)
+        .await
+        .map_err(query_error("delete item"))?;
+    sqlx::query(
+        "UPDATE module_items SET position = position - 1 WHERE account_id = $1 AND module_id = $2 AND position > $3",
+    )
+    .bind(account.0)
+    .bind(item.module_id.0)
+    .bind(item.position)
+    .execute(&mut **tx)
+    .await
+    .map_err(query_error("close the gap of a deleted item"))?;
+    Ok(())
+}
+
 /// The page `url` of `course`.
 pub async fn page(
     tx: &mut Tx,

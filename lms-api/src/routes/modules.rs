@@ -457,6 +457,39 @@ pub(crate) async fn item(
     Ok(Json(tree.item_view(tree.item(module, &item_id)?, &origin)))
 }
 
+/// `DELETE /api/v1/courses/{id}/modules/{module_id}/items/{item_id}`: the item goes, with what learners did
+/// with it; the items after it move up. Canvas answers the deleted item.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/courses/{id}/modules/{module_id}/items/{item_id}",
+    tag = "modules",
+    params(
+        ("id" = i64, Path, description = "The course"),
+        ("module_id" = i64, Path, description = "The module"),
+        ("item_id" = i64, Path, description = "The module item")
+    ),
+    responses((status = 200, description = "The deleted item", body = ModuleItemView)),
+)]
+pub(crate) async fn delete_item(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, module_id, item_id)): Path<(String, String, String)>,
+    Origin(origin): Origin,
+) -> Result<Json<ModuleItemView>, ApiError> {
+    let mut tx = state.db.begin(Scope::Tenant(&principal.tenant())).await?;
+    let (course, _) = editable_course(&mut tx, &principal, &id).await?;
+    let missing_module = || not_found(format!("module {}", echo(&module_id)));
+    let module_id: ModuleId = module_id.parse().map_err(|_| missing_module())?;
+    let module =
+        modules::module(&mut tx, principal.account_id, course.id, module_id).await?.ok_or_else(missing_module)?;
+    let missing_item = || not_found(format!("module item {}", echo(&item_id)));
+    let item_id: ModuleItemId = item_id.parse().map_err(|_| missing_item())?;
+    let item = modules::item(&mut tx, principal.account_id, module.id, item_id).await?.ok_or_else(missing_item)?;
+    modules::delete_item(&mut tx, principal.account_id, &item).await?;
+    lms_db::commit(tx).await?;
+    Ok(Json(ModuleItemView::new(&item, &origin, None, None)))
+}
+
 /// `module_item[...]` fields.
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub(crate) struct ItemBody {
@@ -818,6 +851,43 @@ pub(crate) async fn create_page(
         body.wiki_page.published.unwrap_or(true),
     )
     .await?;
+    lms_db::commit(tx).await?;
+    Ok(Json(PageView::from(&page)))
+}
+
+/// `PUT /api/v1/courses/{id}/pages/{url}`: a new title, body (cleaned as on creation) or publication; the
+/// slug stays, so links to the page keep working.
+#[utoipa::path(
+    put,
+    path = "/api/v1/courses/{id}/pages/{url}",
+    tag = "modules",
+    params(("id" = i64, Path, description = "The course"), ("url" = String, Path, description = "The page's url slug")),
+    request_body(content = PageBody, content_type = "application/json"),
+    responses((status = 200, description = "The page as changed", body = PageView)),
+)]
+pub(crate) async fn update_page(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, url)): Path<(String, String)>,
+    Params(body): Params<PageBody>,
+) -> Result<Json<PageView>, ApiError> {
+    let title = body.wiki_page.title.as_deref().map(str::trim).map(str::to_owned);
+    if title.as_ref().is_some_and(|title| title.is_empty() || title.chars().count() > 255) {
+        return Err(unprocessable("wiki_page[title]", "from 1 to 255 characters"));
+    }
+    if body.wiki_page.body.as_ref().is_some_and(|html| html.len() > MAX_PAGE_BYTES) {
+        return Err(unprocessable("wiki_page[body]", format!("at most {MAX_PAGE_BYTES} bytes")));
+    }
+    let change = modules::PageChange {
+        title,
+        body: body.wiki_page.body.as_deref().map(sanitize_html),
+        published: body.wiki_page.published,
+    };
+    let mut tx = state.db.begin(Scope::Tenant(&principal.tenant())).await?;
+    let (course, _) = editable_course(&mut tx, &principal, &id).await?;
+    let page = modules::update_page(&mut tx, principal.account_id, course.id, &url, &change)
+        .await?
+        .ok_or_else(|| not_found(format!("page {}", echo(&url))))?;
     lms_db::commit(tx).await?;
     Ok(Json(PageView::from(&page)))
 }

@@ -492,3 +492,61 @@ async fn a_page_or_lecture_in_a_locked_module_is_not_read_before_it_opens() {
         );
     }
 }
+
+#[tokio::test]
+async fn staff_edit_pages_and_delete_items_and_the_rest_move_up() {
+    for app in TestApp::both().await {
+        let (course, ann) = course_with_student(&app).await;
+        let base = format!("/api/v1/courses/{course}");
+        let admin = Some(app.admin());
+        app.form(Method::POST, &format!("{base}/pages"), admin, "wiki_page[title]=Notes&wiki_page[body]=<p>v1</p>")
+            .await;
+        // A new body is cleaned as on creation; the slug stays when the title changes.
+        let edited = app
+            .form(
+                Method::PUT,
+                &format!("{base}/pages/notes"),
+                admin,
+                "wiki_page[title]=Lecture+notes&wiki_page[body]=<p>v2<script>x()</script></p>",
+            )
+            .await;
+        assert_eq!(edited.status, StatusCode::OK, "{} {:?}", app.kind, edited.json);
+        assert_eq!(
+            (edited.json["url"].clone(), edited.json["title"].clone()),
+            (json!("notes"), json!("Lecture notes"))
+        );
+        assert_eq!(edited.json["body"], "<p>v2</p>");
+        let learner = app.form(Method::PUT, &format!("{base}/pages/notes"), Some(&ann), "wiki_page[body]=mine").await;
+        assert_eq!(learner.status, StatusCode::FORBIDDEN);
+        let missing = app.form(Method::PUT, &format!("{base}/pages/nope"), admin, "wiki_page[body]=x").await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND);
+        let empty = app.form(Method::PUT, &format!("{base}/pages/notes"), admin, "wiki_page[title]=").await;
+        assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(app.get(&format!("{base}/pages/notes"), Some(&ann)).await.json["body"], "<p>v2</p>");
+
+        // Three items; the middle one goes and the last moves up.
+        let module =
+            app.form(Method::POST, &format!("{base}/modules"), admin, "module[name]=Week").await.json["id"].clone();
+        let items = format!("{base}/modules/{module}/items");
+        let mut ids = Vec::new();
+        for title in ["One", "Two", "Three"] {
+            let form = format!("module_item[type]=SubHeader&module_item[title]={title}");
+            ids.push(app.form(Method::POST, &items, admin, &form).await.json["id"].as_i64().unwrap());
+        }
+        let refused = app.request(Method::DELETE, &format!("{items}/{}", ids[1]), Some(&ann), None, Vec::new()).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        let deleted = app.request(Method::DELETE, &format!("{items}/{}", ids[1]), admin, None, Vec::new()).await;
+        assert_eq!(deleted.status, StatusCode::OK, "{:?}", deleted.json);
+        assert_eq!(deleted.json["title"], "Two");
+        let left = app.get(&items, admin).await.json;
+        let positions: Vec<(String, i64)> = left
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| (item["title"].as_str().unwrap().to_owned(), item["position"].as_i64().unwrap()))
+            .collect();
+        assert_eq!(positions, vec![("One".to_owned(), 1), ("Three".to_owned(), 2)], "{}", app.kind);
+        let again = app.request(Method::DELETE, &format!("{items}/{}", ids[1]), admin, None, Vec::new()).await;
+        assert_eq!(again.status, StatusCode::NOT_FOUND);
+    }
+}
