@@ -154,6 +154,16 @@ def main(base_url, token):
     staff_view = list(course.get_modules(student_id=students[0].id))
     assert staff_view[0].state == "started", staff_view[0].state
 
+    # Pages edited, and an item removed, as course builders script them.
+    page = course.create_page(wiki_page={"title": "Syllabus", "body": "<p>v1</p>"})
+    assert page.url == "syllabus", page.url
+    page.edit(wiki_page={"title": "Course syllabus", "body": "<p>v2<script>x()</script></p>"})
+    assert (page.title, page.body) == ("Course syllabus", "<p>v2</p>"), (page.title, page.body)
+    assert course.get_page("syllabus").body == "<p>v2</p>"
+    notes = [item for item in intro.get_module_items() if item.title == "Notes"][0]
+    notes.delete()
+    assert [i.title for i in intro.get_module_items()] == ["Reading"]
+
     # Ending an enrollment, with the task in the DELETE body.
     ended = first.deactivate("conclude")
     assert ended.enrollment_state == "completed", ended
