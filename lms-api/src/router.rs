@@ -90,7 +90,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(enrollments::course_user))
         // Modules, items, pages and progress.
         .routes(routes!(modules::list, modules::create))
-        .routes(routes!(modules::show, modules::update))
+        .routes(routes!(modules::show, modules::update, modules::delete_module))
         .routes(routes!(modules::items, modules::create_item))
         .routes(routes!(modules::item, modules::delete_item))
         .routes(routes!(modules::mark_done, modules::unmark_done))

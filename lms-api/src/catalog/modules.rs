@@ -258,6 +258,42 @@ pub async fn update_module(
         .ok_or_else(|| lms_db::DbError::Corrupt { what: "a module vanished".into() })?)
 }
 
+/// Removes `module` with its items and what learners did with them; the modules after it move up, and the
+/// modules that named it as a prerequisite no longer wait for it (a prerequisite that no longer exists would
+/// lock them forever).
+pub async fn delete_module(tx: &mut Tx, account: AccountId, module: &Module) -> Result<(), lms_db::DbError> {
+    for other in modules(tx, account, module.course_id).await? {
+        if other.prerequisite_module_ids.contains(&module.id) {
+            let kept: Vec<i64> =
+                other.prerequisite_module_ids.iter().filter(|id| **id != module.id).map(|id| id.0).collect();
+            sqlx::query("UPDATE modules SET prerequisite_module_ids = $1 WHERE account_id = $2 AND id = $3")
+                .bind(serde_json::to_string(&kept).unwrap_or_else(|_| "[]".into()))
+                .bind(account.0)
+                .bind(other.id.0)
+                .execute(&mut **tx)
+                .await
+                .map_err(query_error("drop a deleted prerequisite"))?;
+        }
+    }
+    // Items (and their progress) go with the module: the foreign keys cascade.
+    sqlx::query("DELETE FROM modules WHERE account_id = $1 AND id = $2")
+        .bind(account.0)
+        .bind(module.id.0)
+        .execute(&mut **tx)
+        .await
+        .map_err(query_error("delete module"))?;
+    sqlx::query(
+        "UPDATE modules SET position = position - 1 WHERE account_id = $1 AND course_id = $2 AND position > $3",
+    )
+    .bind(account.0)
+    .bind(module.course_id.0)
+    .bind(module.position)
+    .execute(&mut **tx)
+    .await
+    .map_err(query_error("close the gap of a deleted module"))?;
+    Ok(())
+}
+
 /// The list a new module or item goes into.
 #[derive(Debug, Clone, Copy)]
 enum Siblings {

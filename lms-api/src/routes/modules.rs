@@ -457,6 +457,36 @@ pub(crate) async fn item(
     Ok(Json(tree.item_view(tree.item(module, &item_id)?, &origin)))
 }
 
+/// `DELETE /api/v1/courses/{id}/modules/{module_id}`: the module goes with its items; modules that waited for
+/// it no longer do. Canvas answers the deleted module.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/courses/{id}/modules/{module_id}",
+    tag = "modules",
+    params(("id" = i64, Path, description = "The course"), ("module_id" = i64, Path, description = "The module")),
+    responses((status = 200, description = "The deleted module", body = ModuleView)),
+)]
+pub(crate) async fn delete_module(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((id, module_id)): Path<(String, String)>,
+    Origin(origin): Origin,
+) -> Result<Json<ModuleView>, ApiError> {
+    let mut tx = state.db.begin(Scope::Tenant(&principal.tenant())).await?;
+    let (course, _) = editable_course(&mut tx, &principal, &id).await?;
+    let missing = || not_found(format!("module {}", echo(&module_id)));
+    let module_id: ModuleId = module_id.parse().map_err(|_| missing())?;
+    let module = modules::module(&mut tx, principal.account_id, course.id, module_id).await?.ok_or_else(missing)?;
+    let items = modules::items_of_course(&mut tx, principal.account_id, course.id)
+        .await?
+        .into_iter()
+        .filter(|item| item.module_id == module.id)
+        .count();
+    modules::delete_module(&mut tx, principal.account_id, &module).await?;
+    lms_db::commit(tx).await?;
+    Ok(Json(ModuleView::new(&module, items, &origin, None)))
+}
+
 /// `DELETE /api/v1/courses/{id}/modules/{module_id}/items/{item_id}`: the item goes, with what learners did
 /// with it; the items after it move up. Canvas answers the deleted item.
 #[utoipa::path(

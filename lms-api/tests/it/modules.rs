@@ -550,3 +550,35 @@ async fn staff_edit_pages_and_delete_items_and_the_rest_move_up() {
         assert_eq!(again.status, StatusCode::NOT_FOUND);
     }
 }
+
+#[tokio::test]
+async fn deleting_a_module_takes_its_items_and_frees_the_modules_that_waited_for_it() {
+    for app in TestApp::both().await {
+        let (course, ann) = course_with_student(&app).await;
+        let base = format!("/api/v1/courses/{course}");
+        let admin = Some(app.admin());
+        let first =
+            app.form(Method::POST, &format!("{base}/modules"), admin, "module[name]=First").await.json["id"].clone();
+        let form = "module_item[type]=ExternalUrl&module_item[title]=Read&module_item[external_url]=https://example.org/&module_item[completion_requirement][type]=must_mark_done";
+        app.form(Method::POST, &format!("{base}/modules/{first}/items"), admin, form).await;
+        let form = format!("module[name]=Second&module[prerequisite_module_ids][]={first}");
+        let second = app.form(Method::POST, &format!("{base}/modules"), admin, &form).await.json["id"].clone();
+        assert_eq!(states(&app.get(&format!("{base}/modules"), Some(&ann)).await.json), vec!["unlocked", "locked"]);
+
+        let refused =
+            app.request(Method::DELETE, &format!("{base}/modules/{first}"), Some(&ann), None, Vec::new()).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        let deleted = app.request(Method::DELETE, &format!("{base}/modules/{first}"), admin, None, Vec::new()).await;
+        assert_eq!(deleted.status, StatusCode::OK, "{} {:?}", app.kind, deleted.json);
+        assert_eq!((deleted.json["name"].clone(), deleted.json["items_count"].clone()), (json!("First"), json!(1)));
+        // Second no longer waits for a module that is gone, and moved up to the first place.
+        let left = app.get(&format!("{base}/modules"), Some(&ann)).await.json;
+        assert_eq!(left.as_array().unwrap().len(), 1);
+        assert_eq!((left[0]["id"].clone(), left[0]["position"].clone()), (second.clone(), json!(1)));
+        assert_eq!(left[0]["prerequisite_module_ids"], json!([]));
+        // Open now; with no requirements of its own, open is complete.
+        assert_eq!(states(&left), vec!["completed"], "{}", app.kind);
+        let gone = app.get(&format!("{base}/modules/{first}/items"), admin).await;
+        assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    }
+}
