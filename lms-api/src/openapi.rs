@@ -167,3 +167,54 @@ pub(crate) struct LectureUpload {
     #[schema(rename = "subtitle.en", format = Binary)]
     subtitle_en: Option<Vec<u8>>,
 }
+
+/// The path parameter of a course's routes.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Documentation only: handlers read the path as text.
+pub(crate) struct CoursePath {
+    /// The course
+    id: i64,
+}
+
+/// The path parameters of a module's routes.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Documentation only.
+pub(crate) struct ModulePath {
+    /// The course
+    id: i64,
+    /// The module
+    module_id: i64,
+}
+
+/// The path parameters of a module item's routes.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Documentation only.
+pub(crate) struct ItemPath {
+    /// The course
+    id: i64,
+    /// The module
+    module_id: i64,
+    /// The module item
+    item_id: i64,
+}
+
+/// The path parameter of an account's routes.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Documentation only.
+pub(crate) struct AccountPath {
+    /// The account (its id, or `self`)
+    id: i64,
+}
+
+/// The path parameter of a user's routes.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // Documentation only.
+pub(crate) struct UserPath {
+    /// The user (its id, or `self`)
+    id: i64,
+}

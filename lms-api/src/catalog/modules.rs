@@ -282,23 +282,40 @@ pub async fn delete_module(tx: &mut Tx, account: AccountId, module: &Module) -> 
         .execute(&mut **tx)
         .await
         .map_err(query_error("delete module"))?;
-    sqlx::query(
-        "UPDATE modules SET position = position - 1 WHERE account_id = $1 AND course_id = $2 AND position > $3",
-    )
-    .bind(account.0)
-    .bind(module.course_id.0)
-    .bind(module.position)
-    .execute(&mut **tx)
-    .await
-    .map_err(query_error("close the gap of a deleted module"))?;
-    Ok(())
+    close_gap(tx, account, Siblings::ModulesOf(module.course_id), module.position).await
 }
 
-/// The list a new module or item goes into.
+/// The list a module or item is in.
 #[derive(Debug, Clone, Copy)]
 enum Siblings {
     ModulesOf(CourseId),
     ItemsOf(ModuleId),
+}
+
+impl Siblings {
+    /// The table, the parent column and the parent's id. Table and column names are our own constants,
+    /// never input.
+    fn table_and_parent(self) -> (&'static str, &'static str, i64) {
+        match self {
+            Siblings::ModulesOf(course) => ("modules", "course_id", course.0),
+            Siblings::ItemsOf(module) => ("module_items", "module_id", module.0),
+        }
+    }
+}
+
+/// Moves the siblings after a removed one at `position` up one place, so positions stay 1, 2, 3…
+async fn close_gap(tx: &mut Tx, account: AccountId, siblings: Siblings, position: i64) -> Result<(), lms_db::DbError> {
+    let (table, parent, parent_id) = siblings.table_and_parent();
+    sqlx::query(&format!(
+        "UPDATE {table} SET position = position - 1 WHERE account_id = $1 AND {parent} = $2 AND position > $3"
+    ))
+    .bind(account.0)
+    .bind(parent_id)
+    .bind(position)
+    .execute(&mut **tx)
+    .await
+    .map_err(query_error("close the gap of a removed sibling"))?;
+    Ok(())
 }
 
 /// Frees `wanted` (1-based; the end when `None` or past it) in a list of siblings by moving the later ones
@@ -309,11 +326,7 @@ async fn make_room(
     siblings: Siblings,
     wanted: Option<i64>,
 ) -> Result<i64, lms_db::DbError> {
-    // Table and column names are our own constants, never input.
-    let (table, parent, parent_id) = match siblings {
-        Siblings::ModulesOf(course) => ("modules", "course_id", course.0),
-        Siblings::ItemsOf(module) => ("module_items", "module_id", module.0),
-    };
+    let (table, parent, parent_id) = siblings.table_and_parent();
     let count: i64 =
         sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table} WHERE account_id = $1 AND {parent} = $2"))
             .bind(account.0)
@@ -756,16 +769,7 @@ pub async fn delete_item(tx: &mut Tx, account: AccountId, item: &ModuleItem) -> 
         .execute(&mut **tx)
         .await
         .map_err(query_error("delete item"))?;
-    sqlx::query(
-        "UPDATE module_items SET position = position - 1 WHERE account_id = $1 AND module_id = $2 AND position > $3",
-    )
-    .bind(account.0)
-    .bind(item.module_id.0)
-    .bind(item.position)
-    .execute(&mut **tx)
-    .await
-    .map_err(query_error("close the gap of a deleted item"))?;
-    Ok(())
+    close_gap(tx, account, Siblings::ItemsOf(item.module_id), item.position).await
 }
 
 /// The page `url` of `course`.

@@ -47,7 +47,7 @@ pub(crate) async fn list(
     get,
     path = "/api/v1/accounts/{id}",
     tag = "accounts",
-    params(("id" = i64, Path, description = "The account (its id, or `self`)")),
+    params(crate::openapi::AccountPath),
     responses((status = 200, description = "The account", body = AccountView)),
 )]
 pub(crate) async fn show(
@@ -78,7 +78,7 @@ pub(crate) struct UserSearch {
     get,
     path = "/api/v1/accounts/{id}/users",
     tag = "accounts",
-    params(("id" = i64, Path, description = "The account (its id, or `self`)"), crate::openapi::PageQuery, ("search_term" = Option<String>, Query, description = "Part of a name or login (2 characters or more)")),
+    params(crate::openapi::AccountPath, crate::openapi::PageQuery, ("search_term" = Option<String>, Query, description = "Part of a name or login (2 characters or more)")),
     responses((status = 200, description = "The account's users", body = Vec<UserView>)),
 )]
 pub(crate) async fn users(
@@ -138,7 +138,7 @@ struct PseudonymFields {
     post,
     path = "/api/v1/accounts/{id}/users",
     tag = "accounts",
-    params(("id" = i64, Path, description = "The account (its id, or `self`)")),
+    params(crate::openapi::AccountPath),
     request_body(content = CreateUser, content_type = "application/json"),
     responses((status = 200, description = "The new user", body = UserView)),
 )]

@@ -122,7 +122,7 @@ fn course_fields(params: &CourseParams, creating: bool) -> Result<CourseFields, 
     post,
     path = "/api/v1/accounts/{id}/courses",
     tag = "courses",
-    params(("id" = i64, Path, description = "The account (its id, or `self`)")),
+    params(crate::openapi::AccountPath),
     request_body(content = CreateCourse, content_type = "application/json"),
     responses((status = 200, description = "The new course", body = CourseView)),
 )]
@@ -162,7 +162,7 @@ pub(crate) async fn create(
     get,
     path = "/api/v1/accounts/{id}/courses",
     tag = "courses",
-    params(("id" = i64, Path, description = "The account (its id, or `self`)"), crate::openapi::PageQuery, ("include[]" = Option<Vec<String>>, Query, description = "`total_students`, `course_progress`")),
+    params(crate::openapi::AccountPath, crate::openapi::PageQuery, ("include[]" = Option<Vec<String>>, Query, description = "`total_students`, `course_progress`")),
     responses((status = 200, description = "The account's courses", body = Vec<CourseView>)),
 )]
 pub(crate) async fn list_in_account(
@@ -248,7 +248,7 @@ pub(crate) async fn list_mine(
     get,
     path = "/api/v1/users/{id}/courses",
     tag = "courses",
-    params(("id" = i64, Path, description = "The user (its id, or `self`)"), crate::openapi::PageQuery, ("include[]" = Option<Vec<String>>, Query, description = "`total_students`, `course_progress`")),
+    params(crate::openapi::UserPath, crate::openapi::PageQuery, ("include[]" = Option<Vec<String>>, Query, description = "`total_students`, `course_progress`")),
     responses((status = 200, description = "The user's courses", body = Vec<CourseView>)),
 )]
 pub(crate) async fn list_of_user(
@@ -341,7 +341,7 @@ async fn courses_of(
     get,
     path = "/api/v1/courses/{id}",
     tag = "courses",
-    params(("id" = i64, Path, description = "The course"), ("include[]" = Option<Vec<String>>, Query, description = "`total_students`, `course_progress`")),
+    params(crate::openapi::CoursePath, ("include[]" = Option<Vec<String>>, Query, description = "`total_students`, `course_progress`")),
     responses((status = 200, description = "The course", body = CourseView)),
 )]
 pub(crate) async fn show(
@@ -377,7 +377,7 @@ pub(crate) async fn show(
     put,
     path = "/api/v1/courses/{id}",
     tag = "courses",
-    params(("id" = i64, Path, description = "The course")),
+    params(crate::openapi::CoursePath),
     request_body(content = UpdateCourse, content_type = "application/json"),
     responses((status = 200, description = "The course as changed", body = CourseView)),
 )]

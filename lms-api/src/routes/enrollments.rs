@@ -61,7 +61,7 @@ struct EnrollmentParams {
     post,
     path = "/api/v1/courses/{id}/enrollments",
     tag = "enrollments",
-    params(("id" = i64, Path, description = "The course")),
+    params(crate::openapi::CoursePath),
     request_body(content = CreateEnrollment, content_type = "application/json"),
     responses((status = 200, description = "The enrollment", body = EnrollmentView)),
 )]
@@ -215,7 +215,7 @@ impl ListParams {
     get,
     path = "/api/v1/courses/{id}/enrollments",
     tag = "enrollments",
-    params(("id" = i64, Path, description = "The course"), crate::openapi::PageQuery, ("type[]" = Option<Vec<String>>, Query, description = "Enrollment types (`StudentEnrollment`, ...)"), ("state[]" = Option<Vec<String>>, Query, description = "Enrollment states"), ("user_id" = Option<String>, Query, description = "One user")),
+    params(crate::openapi::CoursePath, crate::openapi::PageQuery, ("type[]" = Option<Vec<String>>, Query, description = "Enrollment types (`StudentEnrollment`, ...)"), ("state[]" = Option<Vec<String>>, Query, description = "Enrollment states"), ("user_id" = Option<String>, Query, description = "One user")),
     responses((status = 200, description = "The enrollments", body = Vec<EnrollmentView>)),
 )]
 pub(crate) async fn list_in_course(
@@ -245,7 +245,7 @@ pub(crate) async fn list_in_course(
     get,
     path = "/api/v1/users/{id}/enrollments",
     tag = "enrollments",
-    params(("id" = i64, Path, description = "The user (its id, or `self`)"), crate::openapi::PageQuery, ("type[]" = Option<Vec<String>>, Query, description = "Enrollment types"), ("state[]" = Option<Vec<String>>, Query, description = "Enrollment states")),
+    params(crate::openapi::UserPath, crate::openapi::PageQuery, ("type[]" = Option<Vec<String>>, Query, description = "Enrollment types"), ("state[]" = Option<Vec<String>>, Query, description = "Enrollment states")),
     responses((status = 200, description = "The enrollments", body = Vec<EnrollmentView>)),
 )]
 pub(crate) async fn list_of_user(
@@ -304,7 +304,7 @@ pub(crate) struct EndEnrollment {
     delete,
     path = "/api/v1/courses/{id}/enrollments/{enrollment_id}",
     tag = "enrollments",
-    params(("id" = i64, Path, description = "The course"), ("enrollment_id" = i64, Path, description = "The enrollment"), ("task" = Option<String>, Query, description = "`conclude` (the default), `delete`, `inactivate` or `deactivate`")),
+    params(crate::openapi::CoursePath, ("enrollment_id" = i64, Path, description = "The enrollment"), ("task" = Option<String>, Query, description = "`conclude` (the default), `delete`, `inactivate` or `deactivate`")),
     responses((status = 200, description = "The enrollment as ended", body = EnrollmentView)),
 )]
 pub(crate) async fn end(
@@ -341,7 +341,7 @@ pub(crate) async fn end(
     post,
     path = "/api/v1/courses/{id}/enrollments/{enrollment_id}/accept",
     tag = "enrollments",
-    params(("id" = i64, Path, description = "The course"), ("enrollment_id" = i64, Path, description = "The enrollment")),
+    params(crate::openapi::CoursePath, ("enrollment_id" = i64, Path, description = "The enrollment")),
     responses((status = 200, description = "Canvas's success answer", body = crate::openapi::Success)),
 )]
 pub(crate) async fn accept(
@@ -388,7 +388,7 @@ pub(crate) struct SearchUsers {
     get,
     path = "/api/v1/courses/{id}/search_users",
     tag = "enrollments",
-    params(("id" = i64, Path, description = "The course"), crate::openapi::PageQuery, ("enrollment_type[]" = Option<Vec<String>>, Query, description = "`student`, `teacher`, ..."), ("include[]" = Option<Vec<String>>, Query, description = "`enrollments`")),
+    params(crate::openapi::CoursePath, crate::openapi::PageQuery, ("enrollment_type[]" = Option<Vec<String>>, Query, description = "`student`, `teacher`, ..."), ("include[]" = Option<Vec<String>>, Query, description = "`enrollments`")),
     responses((status = 200, description = "The people of the course", body = Vec<UserView>)),
 )]
 pub(crate) async fn search_users(
@@ -456,7 +456,7 @@ pub(crate) async fn search_users(
     get,
     path = "/api/v1/courses/{id}/users/{user_id}",
     tag = "enrollments",
-    params(("id" = i64, Path, description = "The course"), ("user_id" = i64, Path, description = "The user")),
+    params(crate::openapi::CoursePath, ("user_id" = i64, Path, description = "The user")),
     responses((status = 200, description = "The person", body = UserView)),
 )]
 pub(crate) async fn course_user(
@@ -487,7 +487,7 @@ pub(crate) async fn course_user(
     post,
     path = "/api/v1/accounts/{id}/enrollments/import",
     tag = "enrollments",
-    params(("id" = i64, Path, description = "The account (its id, or `self`)")),
+    params(crate::openapi::AccountPath),
     request_body(content = String, content_type = "text/csv"),
     responses((status = 200, description = "What the file changed", body = crate::catalog::import::ImportReport)),
 )]

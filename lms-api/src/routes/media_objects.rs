@@ -25,7 +25,7 @@ use crate::{ApiError, AppState};
     post,
     path = "/api/v1/courses/{id}/media_objects",
     tag = "media",
-    params(("id" = i64, Path, description = "The course")),
+    params(crate::openapi::CoursePath),
     request_body(content = crate::openapi::LectureUpload, content_type = "multipart/form-data"),
     responses((status = 201, description = "The lecture, its job queued", body = MediaObjectView)),
 )]
@@ -57,7 +57,7 @@ pub(crate) async fn create(
     post,
     path = "/api/v1/courses/{id}/media_objects/{media_id}/versions",
     tag = "media",
-    params(("id" = i64, Path, description = "The course"), ("media_id" = i64, Path, description = "The media object")),
+    params(crate::openapi::CoursePath, ("media_id" = i64, Path, description = "The media object")),
     request_body(content = crate::openapi::LectureUpload, content_type = "multipart/form-data"),
     responses((status = 201, description = "The lecture, the new version's job queued", body = MediaObjectView)),
 )]
@@ -90,7 +90,7 @@ pub(crate) async fn replace(
     get,
     path = "/api/v1/courses/{id}/media_objects",
     tag = "media",
-    params(("id" = i64, Path, description = "The course"), crate::openapi::PageQuery),
+    params(crate::openapi::CoursePath, crate::openapi::PageQuery),
     responses((status = 200, description = "The course's lectures", body = Vec<MediaObjectView>)),
 )]
 pub(crate) async fn list(
@@ -113,7 +113,7 @@ pub(crate) async fn list(
     get,
     path = "/api/v1/courses/{id}/media_objects/{media_id}",
     tag = "media",
-    params(("id" = i64, Path, description = "The course"), ("media_id" = i64, Path, description = "The media object")),
+    params(crate::openapi::CoursePath, ("media_id" = i64, Path, description = "The media object")),
     responses((status = 200, description = "The lecture", body = MediaObjectView)),
 )]
 pub(crate) async fn show(

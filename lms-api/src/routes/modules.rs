@@ -192,7 +192,7 @@ pub(crate) struct TreeQuery {
     get,
     path = "/api/v1/courses/{id}/modules",
     tag = "modules",
-    params(("id" = i64, Path, description = "The course"), crate::openapi::PageQuery, ("include[]" = Option<Vec<String>>, Query, description = "`items`, `content_details`"), ("student_id" = Option<i64>, Query, description = "Whose progress staff see")),
+    params(crate::openapi::CoursePath, crate::openapi::PageQuery, ("include[]" = Option<Vec<String>>, Query, description = "`items`, `content_details`"), ("student_id" = Option<i64>, Query, description = "Whose progress staff see")),
     responses((status = 200, description = "The modules", body = Vec<ModuleView>)),
 )]
 pub(crate) async fn list(
@@ -226,7 +226,7 @@ pub(crate) async fn list(
     get,
     path = "/api/v1/courses/{id}/modules/{module_id}",
     tag = "modules",
-    params(("id" = i64, Path, description = "The course"), ("module_id" = i64, Path, description = "The module"), ("include[]" = Option<Vec<String>>, Query, description = "`items`, `content_details`"), ("student_id" = Option<i64>, Query, description = "Whose progress staff see")),
+    params(crate::openapi::ModulePath, ("include[]" = Option<Vec<String>>, Query, description = "`items`, `content_details`"), ("student_id" = Option<i64>, Query, description = "Whose progress staff see")),
     responses((status = 200, description = "The module", body = ModuleView)),
 )]
 pub(crate) async fn show(
@@ -342,7 +342,7 @@ fn module_fields(
     post,
     path = "/api/v1/courses/{id}/modules",
     tag = "modules",
-    params(("id" = i64, Path, description = "The course")),
+    params(crate::openapi::CoursePath),
     request_body(content = ModuleBody, content_type = "application/json"),
     responses((status = 200, description = "The new module", body = ModuleView)),
 )]
@@ -367,7 +367,7 @@ pub(crate) async fn create(
     put,
     path = "/api/v1/courses/{id}/modules/{module_id}",
     tag = "modules",
-    params(("id" = i64, Path, description = "The course"), ("module_id" = i64, Path, description = "The module")),
+    params(crate::openapi::ModulePath),
     request_body(content = ModuleBody, content_type = "application/json"),
     responses((status = 200, description = "The module as changed", body = ModuleView)),
 )]
@@ -400,7 +400,7 @@ pub(crate) async fn update(
     get,
     path = "/api/v1/courses/{id}/modules/{module_id}/items",
     tag = "modules",
-    params(("id" = i64, Path, description = "The course"), ("module_id" = i64, Path, description = "The module"), crate::openapi::PageQuery, ("include[]" = Option<Vec<String>>, Query, description = "`content_details`"), ("student_id" = Option<i64>, Query, description = "Whose progress staff see")),
+    params(crate::openapi::ModulePath, crate::openapi::PageQuery, ("include[]" = Option<Vec<String>>, Query, description = "`content_details`"), ("student_id" = Option<i64>, Query, description = "Whose progress staff see")),
     responses((status = 200, description = "The items", body = Vec<ModuleItemView>)),
 )]
 pub(crate) async fn items(
@@ -436,7 +436,7 @@ pub(crate) async fn items(
     get,
     path = "/api/v1/courses/{id}/modules/{module_id}/items/{item_id}",
     tag = "modules",
-    params(("id" = i64, Path, description = "The course"), ("module_id" = i64, Path, description = "The module"), ("item_id" = i64, Path, description = "The module item"), ("include[]" = Option<Vec<String>>, Query, description = "`content_details`"), ("student_id" = Option<i64>, Query, description = "Whose progress staff see")),
+    params(crate::openapi::ItemPath, ("include[]" = Option<Vec<String>>, Query, description = "`content_details`"), ("student_id" = Option<i64>, Query, description = "Whose progress staff see")),
     responses((status = 200, description = "The item", body = ModuleItemView)),
 )]
 pub(crate) async fn item(
@@ -463,7 +463,7 @@ pub(crate) async fn item(
     delete,
     path = "/api/v1/courses/{id}/modules/{module_id}",
     tag = "modules",
-    params(("id" = i64, Path, description = "The course"), ("module_id" = i64, Path, description = "The module")),
+    params(crate::openapi::ModulePath),
     responses((status = 200, description = "The deleted module", body = ModuleView)),
 )]
 pub(crate) async fn delete_module(
@@ -493,11 +493,7 @@ pub(crate) async fn delete_module(
     delete,
     path = "/api/v1/courses/{id}/modules/{module_id}/items/{item_id}",
     tag = "modules",
-    params(
-        ("id" = i64, Path, description = "The course"),
-        ("module_id" = i64, Path, description = "The module"),
-        ("item_id" = i64, Path, description = "The module item")
-    ),
+    params(crate::openapi::ItemPath),
     responses((status = 200, description = "The deleted item", body = ModuleItemView)),
 )]
 pub(crate) async fn delete_item(
@@ -565,7 +561,7 @@ struct RequirementParams {
     post,
     path = "/api/v1/courses/{id}/modules/{module_id}/items",
     tag = "modules",
-    params(("id" = i64, Path, description = "The course"), ("module_id" = i64, Path, description = "The module")),
+    params(crate::openapi::ModulePath),
     request_body(content = ItemBody, content_type = "application/json"),
     responses((status = 200, description = "The new item", body = ModuleItemView)),
 )]
@@ -701,7 +697,7 @@ async fn open_item(
     put,
     path = "/api/v1/courses/{id}/modules/{module_id}/items/{item_id}/done",
     tag = "modules",
-    params(("id" = i64, Path, description = "The course"), ("module_id" = i64, Path, description = "The module"), ("item_id" = i64, Path, description = "The module item")),
+    params(crate::openapi::ItemPath),
     responses((status = 200, description = "Canvas's OK answer", body = crate::openapi::Message)),
 )]
 pub(crate) async fn mark_done(
@@ -717,7 +713,7 @@ pub(crate) async fn mark_done(
     delete,
     path = "/api/v1/courses/{id}/modules/{module_id}/items/{item_id}/done",
     tag = "modules",
-    params(("id" = i64, Path, description = "The course"), ("module_id" = i64, Path, description = "The module"), ("item_id" = i64, Path, description = "The module item")),
+    params(crate::openapi::ItemPath),
     responses((status = 200, description = "Canvas's OK answer", body = crate::openapi::Message)),
 )]
 pub(crate) async fn unmark_done(
@@ -733,7 +729,7 @@ pub(crate) async fn unmark_done(
     post,
     path = "/api/v1/courses/{id}/modules/{module_id}/items/{item_id}/mark_read",
     tag = "modules",
-    params(("id" = i64, Path, description = "The course"), ("module_id" = i64, Path, description = "The module"), ("item_id" = i64, Path, description = "The module item")),
+    params(crate::openapi::ItemPath),
     responses((status = 200, description = "Canvas's OK answer", body = crate::openapi::Message)),
 )]
 pub(crate) async fn mark_read(
@@ -786,7 +782,7 @@ const MAX_RANGES_KEPT: usize = 2_000;
     post,
     path = "/api/v1/courses/{id}/modules/{module_id}/items/{item_id}/progress",
     tag = "modules",
-    params(("id" = i64, Path, description = "The course"), ("module_id" = i64, Path, description = "The module"), ("item_id" = i64, Path, description = "The module item")),
+    params(crate::openapi::ItemPath),
     request_body(content = WatchReport, content_type = "application/json"),
     responses((status = 200, description = "What the learner has watched", body = crate::openapi::WatchAnswer)),
 )]
@@ -852,7 +848,7 @@ const MAX_PAGE_BYTES: usize = 512 * 1024;
     post,
     path = "/api/v1/courses/{id}/pages",
     tag = "modules",
-    params(("id" = i64, Path, description = "The course")),
+    params(crate::openapi::CoursePath),
     request_body(content = PageBody, content_type = "application/json"),
     responses((status = 200, description = "The new page", body = PageView)),
 )]
@@ -891,7 +887,7 @@ pub(crate) async fn create_page(
     put,
     path = "/api/v1/courses/{id}/pages/{url}",
     tag = "modules",
-    params(("id" = i64, Path, description = "The course"), ("url" = String, Path, description = "The page's url slug")),
+    params(crate::openapi::CoursePath, ("url" = String, Path, description = "The page's url slug")),
     request_body(content = PageBody, content_type = "application/json"),
     responses((status = 200, description = "The page as changed", body = PageView)),
 )]
@@ -927,7 +923,7 @@ pub(crate) async fn update_page(
     get,
     path = "/api/v1/courses/{id}/pages/{url}",
     tag = "modules",
-    params(("id" = i64, Path, description = "The course"), ("url" = String, Path, description = "The page's url slug")),
+    params(crate::openapi::CoursePath, ("url" = String, Path, description = "The page's url slug")),
     responses((status = 200, description = "The page", body = PageView)),
 )]
 pub(crate) async fn page(

@@ -20,7 +20,7 @@ use crate::{ApiError, AppState};
     get,
     path = "/api/v1/users/{id}",
     tag = "users",
-    params(("id" = i64, Path, description = "The user (its id, or `self`)")),
+    params(crate::openapi::UserPath),
     responses((status = 200, description = "The user", body = UserView)),
 )]
 pub(crate) async fn show(
@@ -37,7 +37,7 @@ pub(crate) async fn show(
     get,
     path = "/api/v1/users/{id}/tokens",
     tag = "users",
-    params(("id" = i64, Path, description = "The user (its id, or `self`)")),
+    params(crate::openapi::UserPath),
     responses((status = 200, description = "The user's tokens, without their secrets", body = Vec<TokenView>)),
 )]
 pub(crate) async fn tokens(
@@ -73,7 +73,7 @@ struct TokenFields {
     post,
     path = "/api/v1/users/{id}/tokens",
     tag = "users",
-    params(("id" = i64, Path, description = "The user (its id, or `self`)")),
+    params(crate::openapi::UserPath),
     request_body(content = CreateToken, content_type = "application/json"),
     responses((status = 200, description = "The new token; its secret is shown this once", body = TokenView)),
 )]
@@ -109,7 +109,7 @@ pub(crate) async fn create_token(
     get,
     path = "/api/v1/users/{id}/tokens/{token_id}",
     tag = "users",
-    params(("id" = i64, Path, description = "The user (its id, or `self`)"), ("token_id" = i64, Path, description = "The token")),
+    params(crate::openapi::UserPath, ("token_id" = i64, Path, description = "The token")),
     responses((status = 200, description = "The token", body = TokenView)),
 )]
 pub(crate) async fn show_token(
@@ -132,7 +132,7 @@ pub(crate) async fn show_token(
     delete,
     path = "/api/v1/users/{id}/tokens/{token_id}",
     tag = "users",
-    params(("id" = i64, Path, description = "The user (its id, or `self`)"), ("token_id" = i64, Path, description = "The token")),
+    params(crate::openapi::UserPath, ("token_id" = i64, Path, description = "The token")),
     responses((status = 200, description = "The token, now revoked", body = TokenView)),
 )]
 pub(crate) async fn delete_token(
